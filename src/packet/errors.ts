@@ -29,7 +29,13 @@ export class PacketParseError extends Error {
   readonly offset: number;
   readonly kind: PacketParseErrorKind;
 
-  constructor(layer: PacketLayer, field: string, offset: number, kind: PacketParseErrorKind, detail?: string) {
+  constructor(
+    layer: PacketLayer,
+    field: string,
+    offset: number,
+    kind: PacketParseErrorKind,
+    detail?: string,
+  ) {
     super(`${layer}: ${kind} ${field} at offset ${offset}${detail ? ` (${detail})` : ''}`);
     this.layer = layer;
     this.field = field;
