@@ -28,13 +28,15 @@ export class Reader {
     readonly bytes: Uint8Array,
     /** Name of the message for error messages. */
     readonly messageType: string,
-    private readonly start = 0,
+    start = 0,
     private readonly end = bytes.length,
     /** Absolute offset of `bytes[0]` within the whole message (for error messages). */
     private readonly base = 0,
+    /** Shared by sub-readers so a TLV window costs no new DataView. */
+    view?: DataView,
   ) {
     this.pos = start;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.view = view ?? new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   /** Absolute offset (from the start of the message) of the next byte to read. */
@@ -83,7 +85,8 @@ export class Reader {
   /** A copy of the next n bytes. */
   bytesN(n: number, field: string): Uint8Array {
     this.need(n, field);
-    const out = this.bytes.slice(this.pos, this.pos + n);
+    // Uint8Array's slice copies; Buffer's slice would return a view that aliases the input.
+    const out = Uint8Array.prototype.slice.call(this.bytes, this.pos, this.pos + n);
     this.pos += n;
     return out;
   }
@@ -137,7 +140,7 @@ export class Reader {
    */
   sub(n: number, field: string): Reader {
     this.need(n, field);
-    const r = new Reader(this.bytes, this.messageType, this.pos, this.pos + n, this.base);
+    const r = new Reader(this.bytes, this.messageType, this.pos, this.pos + n, this.base, this.view);
     this.pos += n;
     return r;
   }
