@@ -5,6 +5,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { longestOutage } from '../../measure/analysis.ts';
 import { DnsRunner, type DnsTimeline } from '../../measure/dns.ts';
 import {
+  chainResolvers,
   type HostResolver,
   netnsHostResolver,
   type ResolvedHost,
@@ -14,10 +15,10 @@ import { IperfRunner, type IperfTimeline } from '../../measure/iperf.ts';
 import { isIpv4 } from '../../measure/netns.ts';
 import { PingRunner, type PingTimeline } from '../../measure/ping.ts';
 import type { Runner } from '../../measure/types.ts';
+import { testbedHostResolver } from '../../testbed/index.ts';
 
-// Test-bed seam: the one line to change so that test-bed host names (h1, h2, ...) resolve to their
-// namespaces and addresses, e.g. `chainResolvers(testbedHostResolver, netnsHostResolver)`.
-const DEFAULT_RESOLVER: HostResolver = netnsHostResolver;
+// Host names resolve as test-bed hosts first (h1 or BED/h1), then as plain network namespaces.
+const DEFAULT_RESOLVER: HostResolver = chainResolvers(testbedHostResolver, netnsHostResolver);
 
 export interface TrafficCommandOptions {
   /** Overrides DEFAULT_RESOLVER (tests, embedding). */
