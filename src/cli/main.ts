@@ -1,6 +1,9 @@
 // The `vnm` command. Each command group lives in its own module under ./commands and registers itself here.
 import { Command, CommanderError } from 'commander';
 import { registerCodecCommands } from './commands/codec.ts';
+import { registerControllerCommands } from './commands/controller.ts';
+import { registerTestbedCommands } from './commands/testbed.ts';
+import { registerTrafficCommands } from './commands/traffic.ts';
 
 const program = new Command();
 program
@@ -11,6 +14,9 @@ program
   .exitOverride();
 
 registerCodecCommands(program);
+registerTrafficCommands(program);
+registerControllerCommands(program);
+registerTestbedCommands(program);
 
 try {
   await program.parseAsync(process.argv);
