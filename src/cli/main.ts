@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerCodecCommands } from './commands/codec.ts';
 import { registerControllerCommands } from './commands/controller.ts';
+import { registerMigrateCommands } from './commands/migrate.ts';
 import { registerTestbedCommands } from './commands/testbed.ts';
 import { registerTrafficCommands } from './commands/traffic.ts';
 
@@ -17,6 +18,7 @@ registerCodecCommands(program);
 registerTrafficCommands(program);
 registerControllerCommands(program);
 registerTestbedCommands(program);
+registerMigrateCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -18,6 +18,7 @@ import type { App, ControllerApi } from '../../api/types.ts';
 import { DEFAULT_LISTEN, formatListenAddress, parseListenAddress } from '../../runtime/address.ts';
 import { Controller, type ControllerOptions, type RoleName } from '../../runtime/controller.ts';
 import { logger, setLogLevel } from '../../util/log.ts';
+import { addMigrationOptions, type MigrationCliOptions, migrationLayers } from './migrate.ts';
 
 /** Directory of the built-in apps (src/apps). */
 export const BUILTIN_APPS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'apps');
@@ -113,8 +114,7 @@ interface CliOptions {
 }
 
 export function registerControllerCommands(program: Command): void {
-  program
-    .command('controller')
+  addMigrationOptions(program.command('controller'))
     .description('Run the OpenFlow 1.3 controller runtime with apps (Ctrl-C stops it cleanly)')
     .option(
       '--app <NAME|PATH[:key=value,...]>',
@@ -176,7 +176,7 @@ Apps and their options:
   --app-option l2-learning:idleTimeout=30  for one app
 Values are JSON when they parse (30 -> number, true -> boolean), text otherwise.`,
     )
-    .action(async (o: CliOptions) => {
+    .action(async (o: CliOptions & MigrationCliOptions) => {
       setLogLevel(o.logLevel);
       const log = logger('controller');
       if (o.role !== undefined && !['equal', 'master', 'slave'].includes(o.role)) {
@@ -198,8 +198,8 @@ Values are JSON when they parse (30 -> number, true -> boolean), text otherwise.
       if (generationId !== undefined) controllerOptions.generationId = generationId;
       if (o.missSendLen !== undefined) controllerOptions.missSendLen = o.missSendLen;
 
-      // Extension point: `--migration PLAN` will add the migration shim as a layer here.
-      const layers: ApiLayer[] = [];
+      // Extension point: `--migration PLAN` adds the migration shim as a layer here.
+      const layers: ApiLayer[] = migrationLayers(o);
       const running = await runController({ apps, controller: controllerOptions, layers });
       log.info(
         {
