@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerCodecCommands } from './commands/codec.ts';
 import { registerControllerCommands } from './commands/controller.ts';
+import { registerExperimentCommands } from './commands/experiment.ts';
 import { registerMigrateCommands } from './commands/migrate.ts';
 import { registerTestbedCommands } from './commands/testbed.ts';
 import { registerTrafficCommands } from './commands/traffic.ts';
@@ -19,6 +20,7 @@ registerTrafficCommands(program);
 registerControllerCommands(program);
 registerTestbedCommands(program);
 registerMigrateCommands(program);
+registerExperimentCommands(program);
 
 try {
   await program.parseAsync(process.argv);
