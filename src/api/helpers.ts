@@ -31,6 +31,9 @@ import type {
   PacketOut,
   Port,
 } from '../openflow/types.ts';
+import { ETH_TYPE } from '../packet/constants.ts';
+import { ethernetHeaderOf } from '../packet/parse.ts';
+import type { EthernetSummary } from '../packet/types.ts';
 import type { Datapath, PacketInEvent } from './types.ts';
 
 /** A match given as an OpenFlow Match or in object form (`{ in_port: 1, eth_dst: '..' }`). */
@@ -186,6 +189,20 @@ export function sendPacketOut(dp: Datapath, spec: PacketOutSpec): number {
 /** Sends the packet of a packet-in back out with `actions`: by buffer id when buffered, else with its data. */
 export function replyPacketOut(ev: PacketInEvent, actions: Action[]): number {
   return sendPacketOut(ev.dp, { inPort: ev.inPort, actions, bufferId: ev.msg.bufferId, data: ev.msg.data });
+}
+
+/**
+ * The Ethernet header of a packet-in's frame, or undefined when an app should ignore the packet: a frame
+ * too short to parse, or LLDP (the topology service's own probes).
+ */
+export function packetInEthernet(ev: PacketInEvent): EthernetSummary | undefined {
+  let eth: EthernetSummary;
+  try {
+    eth = ethernetHeaderOf(ev.msg.data);
+  } catch {
+    return undefined;
+  }
+  return eth.ethType === ETH_TYPE.LLDP ? undefined : eth;
 }
 
 export interface TableMissOptions {

@@ -30,8 +30,6 @@ import {
   type Datapath,
   deleteFlows,
   dpidText,
-  ETH_TYPE,
-  ethernetHeaderOf,
   type Host,
   type Link,
   type Logger,
@@ -42,6 +40,7 @@ import {
   outputTo,
   type PacketInEvent,
   type PathHop,
+  packetInEthernet,
   sendPacketOut,
   startTopologyDiscovery,
   type Topology,
@@ -184,13 +183,8 @@ export class PathFlipper implements App {
   private onPacketIn(ev: PacketInEvent): void {
     const topo = this.topology;
     if (!topo) return;
-    let eth: ReturnType<typeof ethernetHeaderOf>;
-    try {
-      eth = ethernetHeaderOf(ev.msg.data);
-    } catch {
-      return;
-    }
-    if (eth.ethType === ETH_TYPE.LLDP) return;
+    const eth = packetInEthernet(ev);
+    if (!eth) return;
     if (!this.plan) this.tryPlan();
     const group = (ev.msg.data[0]! & 1) === 1;
     const dst = group ? undefined : topo.host(eth.dst);

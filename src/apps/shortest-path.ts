@@ -26,8 +26,6 @@ import {
   type Datapath,
   deleteFlows,
   dpidText,
-  ETH_TYPE,
-  ethernetHeaderOf,
   FlowModFlags,
   type FlowRemovedEvent,
   type Host,
@@ -36,6 +34,7 @@ import {
   numberOption,
   outputTo,
   type PacketInEvent,
+  packetInEthernet,
   sendPacketOut,
   startTopologyDiscovery,
   type Topology,
@@ -122,13 +121,8 @@ export class ShortestPath implements App {
   private onPacketIn(ev: PacketInEvent): void {
     const topo = this.topology;
     if (!topo) return;
-    let eth: ReturnType<typeof ethernetHeaderOf>;
-    try {
-      eth = ethernetHeaderOf(ev.msg.data);
-    } catch {
-      return;
-    }
-    if (eth.ethType === ETH_TYPE.LLDP) return;
+    const eth = packetInEthernet(ev);
+    if (!eth) return;
     const group = (ev.msg.data[0]! & 1) === 1;
     const dst = group ? undefined : topo.host(eth.dst);
     if (!dst) {

@@ -21,16 +21,14 @@ import {
   formatIssue,
   type Issue,
   isMap,
-  isNull,
   isScalar,
   isSeq,
   parseYamlChecked,
   type Seg,
   scalarString,
-  scalarValue,
-  toPlain,
   typeName,
-} from './yamlcheck.ts';
+} from '../util/yaml-source.ts';
+import { isNull, scalarValue, toPlain } from './yamlcheck.ts';
 
 export const ALGORITHMS = ['none', 'asap', 'alap'] as const;
 export type AlgorithmName = (typeof ALGORITHMS)[number];
@@ -256,24 +254,26 @@ function getRate(
   return bps;
 }
 
-function getInt(
+/** The scalar at `key` when `accept` takes it; otherwise reports `expected <what>, got <it>`. */
+function getScalar<T>(
   c: Checker,
   e: Map<string, { value: unknown }>,
   key: string,
   path: readonly Seg[],
-  min: number,
-  max: number,
-): number | undefined {
+  what: string,
+  accept: (v: unknown) => v is T,
+): T | undefined {
   const x = e.get(key);
   if (!x) return undefined;
   const v = scalarValue(x.value);
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    c.report(x.value, [...path, key], `expected an integer ${min}..${max}, got ${typeName(x.value)}`);
+  if (!accept(v)) {
+    c.report(x.value, [...path, key], `expected ${what}, got ${typeName(x.value)}`);
     return undefined;
   }
   return v;
 }
 
+/** A number in min..max at `key`; with `kind` 'integer', a whole one. */
 function getNumber(
   c: Checker,
   e: Map<string, { value: unknown }>,
@@ -281,15 +281,12 @@ function getNumber(
   path: readonly Seg[],
   min: number,
   max: number,
+  kind: 'integer' | 'number' = 'number',
 ): number | undefined {
-  const x = e.get(key);
-  if (!x) return undefined;
-  const v = scalarValue(x.value);
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
-    c.report(x.value, [...path, key], `expected a number ${min}..${max}, got ${typeName(x.value)}`);
-    return undefined;
-  }
-  return v;
+  const whole = kind === 'integer';
+  const ok = (v: unknown): v is number =>
+    typeof v === 'number' && (whole ? Number.isInteger(v) : Number.isFinite(v)) && v >= min && v <= max;
+  return getScalar(c, e, key, path, `${whole ? 'an integer' : 'a number'} ${min}..${max}`, ok);
 }
 
 function getBool(
@@ -298,14 +295,7 @@ function getBool(
   key: string,
   path: readonly Seg[],
 ): boolean | undefined {
-  const x = e.get(key);
-  if (!x) return undefined;
-  const v = scalarValue(x.value);
-  if (typeof v !== 'boolean') {
-    c.report(x.value, [...path, key], `expected true or false, got ${typeName(x.value)}`);
-    return undefined;
-  }
-  return v;
+  return getScalar(c, e, key, path, 'true or false', (v): v is boolean => typeof v === 'boolean');
 }
 
 function parseLinkOverride(c: Checker, node: unknown, path: readonly Seg[]): LinkOverride | undefined {
@@ -695,7 +685,7 @@ export function parseScenario(
       if (from !== undefined && from === to)
         c.report(toE!.value, [...path, 'to'], `same host as 'from' (${from})`);
       const duration = getDuration(c, e, 'duration', path, { positive: true });
-      const round = getInt(c, e, 'round', path, 1, 100) ?? 1;
+      const round = getNumber(c, e, 'round', path, 1, 100, 'integer') ?? 1;
       let id = `${kind}-${from ?? '?'}-${to ?? '?'}`;
       const idE = e.get('id');
       if (idE) {
@@ -711,16 +701,16 @@ export function parseScenario(
       let t: Traffic | undefined;
       if (kind === 'ping') {
         const interval = getDuration(c, e, 'interval', path, { min: 2 }) ?? 10;
-        const size = getInt(c, e, 'size', path, 0, 65_000);
+        const size = getNumber(c, e, 'size', path, 0, 65_000, 'integer');
         const p: PingTraffic = { id, kind, from: from ?? '', to: to ?? '', round, intervalMs: interval };
         if (size !== undefined) p.sizeBytes = size;
         t = p;
       } else if (kind === 'tcp' || kind === 'udp') {
         const rate = getRate(c, e, 'rate', path);
         const interval = getDuration(c, e, 'interval', path, { min: 100 }) ?? 200;
-        const parallel = getInt(c, e, 'parallel', path, 1, 32) ?? 1;
+        const parallel = getNumber(c, e, 'parallel', path, 1, 32, 'integer') ?? 1;
         const reverse = getBool(c, e, 'reverse', path) ?? false;
-        const port = getInt(c, e, 'port', path, 1, 65535);
+        const port = getNumber(c, e, 'port', path, 1, 65535, 'integer');
         const p: IperfTraffic = {
           id,
           kind,
@@ -738,7 +728,7 @@ export function parseScenario(
       } else {
         const qps = getNumber(c, e, 'qps', path, 1, 100_000) ?? 1000;
         const timeout = getDuration(c, e, 'timeout', path, { positive: true }) ?? 1000;
-        const port = getInt(c, e, 'port', path, 1, 65535);
+        const port = getNumber(c, e, 'port', path, 1, 65535, 'integer');
         const p: DnsTraffic = { id, kind, from: from ?? '', to: to ?? '', round, qps, timeoutMs: timeout };
         if (port !== undefined) p.port = port;
         t = p;

@@ -190,10 +190,14 @@ function frame(p: PanelCtx): string {
   return `<rect x='${p.left}' y='${p.top}' width='${p.right - p.left}' height='${p.bottom - p.top}' fill='none' stroke='#444' stroke-width='1'/>`;
 }
 
-function legend(
-  items: { label: string; kind: 'line' | 'dash' | 'box'; color: string; opacity?: number }[],
-  y: number,
-): string {
+interface LegendItem {
+  label: string;
+  kind: 'line' | 'dash' | 'box';
+  color: string;
+  opacity?: number;
+}
+
+function legend(items: LegendItem[], y: number): string {
   const out: string[] = [];
   let x = ML;
   for (const it of items) {
@@ -253,6 +257,67 @@ function chartHeight(n: number): number {
   return HEADER_H + n * (PANEL_H + PANEL_GAP) + FOOTER_H - 10;
 }
 
+/** The common time range of the panels: the longest run (or round), at least 1 s. */
+function timeRange(runs: readonly RunResult[]): number {
+  return Math.max(
+    ...runs.flatMap((r) => (r.rounds?.length ? r.rounds.map((x) => x.duration_s) : [r.duration_s])),
+    1,
+  );
+}
+
+/** The legend of a time-series chart: one line per algorithm, `extra`, then the action and blackout boxes. */
+function timeSeriesLegend(runs: readonly RunResult[], extra: LegendItem): string {
+  const algs = [...new Set(runs.map((r) => r.algorithm))];
+  return legend(
+    [
+      ...algs.map((a) => ({
+        label: ALG_LABELS[a] ?? a,
+        kind: 'line' as const,
+        color: ALG_COLORS[a] ?? '#000',
+      })),
+      extra,
+      { label: 'migration action', kind: 'box', color: ACTION_COLOR },
+      { label: 'host blackout', kind: 'box', color: BLACKOUT_COLOR, opacity: 0.35 },
+    ],
+    72,
+  );
+}
+
+/** Ends a run's panel: phase labels, frame, time axis (numbered on the last panel) and the panel title. */
+function endPanel(
+  body: string[],
+  p: PanelCtx,
+  bands: Bands,
+  xmax: number,
+  last: boolean,
+  title: string,
+  color: string,
+): void {
+  body.push(phaseLabels(bands, p));
+  body.push(frame(p));
+  body.push(xAxis(p, xmax, last));
+  body.push(text(p.left, p.top - 8, title, { size: 14, weight: 'bold', fill: color }));
+}
+
+/** A time-series chart's document: the time-axis caption under the last panel, then the SVG. */
+function timeSeriesDoc(
+  body: string[],
+  ps: ReturnType<typeof panels>,
+  xmax: number,
+  ymax: number,
+  title: string,
+): string {
+  const last = ps[ps.length - 1]!.ctx(xmax, ymax);
+  body.push(
+    text((ML + W - MR) / 2, last.bottom + 40, 'time since traffic start (s)', {
+      size: 13,
+      anchor: 'middle',
+      fill: '#333',
+    }),
+  );
+  return svgDoc(chartHeight(ps.length), body, title);
+}
+
 /** The iperf3 report interval of the first series, rounded to 10 ms (its first interval may be partial). */
 function reportInterval(runs: readonly RunResult[]): string {
   const pts = runs[0]?.series.throughput[0]?.points ?? [];
@@ -264,10 +329,7 @@ function reportInterval(runs: readonly RunResult[]): string {
 export function throughputSvg(results: Results): string | null {
   const runs = results.runs.filter((r) => r.series.throughput.some((s) => s.points.length > 0));
   if (runs.length === 0) return null;
-  const xmax = Math.max(
-    ...runs.flatMap((r) => (r.rounds?.length ? r.rounds.map((x) => x.duration_s) : [r.duration_s])),
-    1,
-  );
+  const xmax = timeRange(runs);
   let vmax = 0;
   for (const r of runs)
     for (const s of r.series.throughput) for (const p of s.points) vmax = Math.max(vmax, p[2]);
@@ -277,22 +339,7 @@ export function throughputSvg(results: Results): string | null {
     'TCP throughput during the migration',
     `scenario ${results.scenario} — receiver goodput per ${reportInterval(runs)} ms report interval; dashed: phase mean`,
   );
-  const algs = [...new Set(runs.map((r) => r.algorithm))];
-  body.push(
-    legend(
-      [
-        ...algs.map((a) => ({
-          label: ALG_LABELS[a] ?? a,
-          kind: 'line' as const,
-          color: ALG_COLORS[a] ?? '#000',
-        })),
-        { label: 'phase mean', kind: 'dash', color: '#111' },
-        { label: 'migration action', kind: 'box', color: ACTION_COLOR },
-        { label: 'host blackout', kind: 'box', color: BLACKOUT_COLOR, opacity: 0.35 },
-      ],
-      72,
-    ),
-  );
+  body.push(timeSeriesLegend(runs, { label: 'phase mean', kind: 'dash', color: '#111' }));
   const ps = panels(runs);
   ps.forEach(({ run, ctx }, i) => {
     const p = ctx(xmax, ymax);
@@ -332,32 +379,11 @@ export function throughputSvg(results: Results): string | null {
           }),
         );
     }
-    body.push(phaseLabels(bands, p));
-    body.push(frame(p));
-    body.push(xAxis(p, xmax, i === ps.length - 1));
     const mean = run.tcp.mbps_avg;
-    body.push(
-      text(
-        p.left,
-        p.top - 8,
-        `${ALG_LABELS[run.algorithm] ?? run.algorithm}${mean !== null ? ` — mean ${fmtTick(mean)} Mbit/s` : ''}${run.ok ? '' : ' — FAILED'}`,
-        {
-          size: 14,
-          weight: 'bold',
-          fill: color,
-        },
-      ),
-    );
+    const title = `${ALG_LABELS[run.algorithm] ?? run.algorithm}${mean !== null ? ` — mean ${fmtTick(mean)} Mbit/s` : ''}${run.ok ? '' : ' — FAILED'}`;
+    endPanel(body, p, bands, xmax, i === ps.length - 1, title, color);
   });
-  const last = ps[ps.length - 1]!.ctx(xmax, ymax);
-  body.push(
-    text((ML + W - MR) / 2, last.bottom + 40, 'time since traffic start (s)', {
-      size: 13,
-      anchor: 'middle',
-      fill: '#333',
-    }),
-  );
-  return svgDoc(chartHeight(runs.length), body, `TCP throughput — ${results.scenario}`);
+  return timeSeriesDoc(body, ps, xmax, ymax, `TCP throughput — ${results.scenario}`);
 }
 
 /** Pooled RTT bins over a run's ping flows: [t, avg, max, lost]. */
@@ -389,10 +415,7 @@ function percentile(xs: number[], q: number): number {
 export function rttSvg(results: Results): string | null {
   const runs = results.runs.filter((r) => r.series.rtt.some((s) => s.points.length > 0));
   if (runs.length === 0) return null;
-  const xmax = Math.max(
-    ...runs.flatMap((r) => (r.rounds?.length ? r.rounds.map((x) => x.duration_s) : [r.duration_s])),
-    1,
-  );
+  const xmax = timeRange(runs);
   const pooled = new Map(runs.map((r) => [r, pooledRtt(r)]));
   // The scale follows the steady phases (spikes around host moves are drawn at the top, marked ▲).
   const avgs: number[] = [];
@@ -409,22 +432,7 @@ export function rttSvg(results: Results): string | null {
     'Ping round-trip time during the migration',
     `scenario ${results.scenario} — mean RTT per 100 ms (all ping flows); values above ${fmtTick(ymax)} ms drawn at the top (▲)`,
   );
-  const algs = [...new Set(runs.map((r) => r.algorithm))];
-  body.push(
-    legend(
-      [
-        ...algs.map((a) => ({
-          label: ALG_LABELS[a] ?? a,
-          kind: 'line' as const,
-          color: ALG_COLORS[a] ?? '#000',
-        })),
-        { label: 'probe lost', kind: 'box', color: BLACKOUT_COLOR },
-        { label: 'migration action', kind: 'box', color: ACTION_COLOR },
-        { label: 'host blackout', kind: 'box', color: BLACKOUT_COLOR, opacity: 0.35 },
-      ],
-      72,
-    ),
-  );
+  body.push(timeSeriesLegend(runs, { label: 'probe lost', kind: 'box', color: BLACKOUT_COLOR }));
   const ps = panels(runs);
   ps.forEach(({ run, ctx }, i) => {
     const p = ctx(xmax, ymax);
@@ -461,31 +469,22 @@ export function rttSvg(results: Results): string | null {
       `<path d='${d.join(' ')}' fill='none' stroke='${color}' stroke-width='1.6' stroke-linejoin='round'/>`,
     );
     body.push(...over, ...lost);
-    body.push(phaseLabels(bands, p));
-    body.push(frame(p));
-    body.push(xAxis(p, xmax, i === ps.length - 1));
     const rs = run.rtt_summary;
     const sub =
       rs.before && rs.during
         ? ` — before ${rs.before.avg_ms.toFixed(3)} ms, during ${rs.during.avg_ms.toFixed(3)} ms`
         : '';
-    body.push(
-      text(p.left, p.top - 8, `${ALG_LABELS[run.algorithm] ?? run.algorithm}${sub}`, {
-        size: 14,
-        weight: 'bold',
-        fill: color,
-      }),
+    endPanel(
+      body,
+      p,
+      bands,
+      xmax,
+      i === ps.length - 1,
+      `${ALG_LABELS[run.algorithm] ?? run.algorithm}${sub}`,
+      color,
     );
   });
-  const last = ps[ps.length - 1]!.ctx(xmax, ymax);
-  body.push(
-    text((ML + W - MR) / 2, last.bottom + 40, 'time since traffic start (s)', {
-      size: 13,
-      anchor: 'middle',
-      fill: '#333',
-    }),
-  );
-  return svgDoc(chartHeight(runs.length), body, `Ping RTT — ${results.scenario}`);
+  return timeSeriesDoc(body, ps, xmax, ymax, `Ping RTT — ${results.scenario}`);
 }
 
 /** DNS loss (%) per steady phase and over the whole run, bars per algorithm (+ the paper's). */

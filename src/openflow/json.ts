@@ -13,7 +13,7 @@
 // names the JSON path (e.g. `$.instructions[0].actions[1].port`).
 
 import { ipv4ToBytes, ipv6ToBytes, macToBytes } from './buffer.ts';
-import { oxmFieldInfo } from './oxm.ts';
+import { OXM_FIELDS, oxmFieldInfo } from './oxm.ts';
 import type { OfMessage } from './types.ts';
 
 export class JsonFormatError extends Error {
@@ -266,48 +266,7 @@ const u32 = uint(32);
 
 // ---------------------------------------------------------------- OXM
 
-const OXM_NAMES = [
-  'in_port',
-  'in_phy_port',
-  'metadata',
-  'eth_dst',
-  'eth_src',
-  'eth_type',
-  'vlan_vid',
-  'vlan_pcp',
-  'ip_dscp',
-  'ip_ecn',
-  'ip_proto',
-  'ipv4_src',
-  'ipv4_dst',
-  'tcp_src',
-  'tcp_dst',
-  'udp_src',
-  'udp_dst',
-  'sctp_src',
-  'sctp_dst',
-  'icmpv4_type',
-  'icmpv4_code',
-  'arp_op',
-  'arp_spa',
-  'arp_tpa',
-  'arp_sha',
-  'arp_tha',
-  'ipv6_src',
-  'ipv6_dst',
-  'ipv6_flabel',
-  'icmpv6_type',
-  'icmpv6_code',
-  'ipv6_nd_target',
-  'ipv6_nd_sll',
-  'ipv6_nd_tll',
-  'mpls_label',
-  'mpls_tc',
-  'mpls_bos',
-  'pbb_isid',
-  'tunnel_id',
-  'ipv6_exthdr',
-] as const;
+const OXM_NAMES = OXM_FIELDS.map((i) => i.name);
 
 function oxmValueSchema(name: string): Schema {
   const info = oxmFieldInfo(name);

@@ -66,18 +66,21 @@ export function multipartKindOf(mpType: number): Exclude<MultipartKind, 'unknown
   return undefined;
 }
 
-const LIST_KINDS: ReadonlySet<MultipartKind> = new Set<MultipartKind>([
-  'flow',
-  'table',
-  'portStats',
-  'queue',
-  'group',
-  'groupDesc',
-  'meter',
-  'meterConfig',
-  'tableFeatures',
-  'portDesc',
-]);
+/** The list field of each reply body kind that is a list of entries. */
+const LIST_FIELD = {
+  flow: 'stats',
+  table: 'stats',
+  portStats: 'stats',
+  queue: 'stats',
+  group: 'stats',
+  groupDesc: 'groups',
+  meter: 'stats',
+  meterConfig: 'configs',
+  tableFeatures: 'features',
+  portDesc: 'ports',
+} as const satisfies Partial<Record<MultipartKind, string>>;
+
+type ListKind = keyof typeof LIST_FIELD;
 
 /**
  * True when the reply body of this kind is a list of entries that a switch may split over several
@@ -85,7 +88,7 @@ const LIST_KINDS: ReadonlySet<MultipartKind> = new Set<MultipartKind>([
  * tableFeatures, portDesc).
  */
 export function isMultipartList(kind: MultipartKind): boolean {
-  return LIST_KINDS.has(kind);
+  return Object.hasOwn(LIST_FIELD, kind);
 }
 
 // ---------------------------------------------------------------- helpers
@@ -93,6 +96,8 @@ export function isMultipartList(kind: MultipartKind): boolean {
 const DESC_STR_LEN = 256;
 const SERIAL_NUM_LEN = 32;
 const MAX_TABLE_NAME_LEN = 32;
+/** Size of one pair of u64 counters (group bucket stats, meter band stats). */
+const COUNTER_PAIR = 16;
 
 function expectEnd(r: Reader, field: string): void {
   if (!r.atEnd()) r.fail(field, `${r.remaining} unexpected trailing byte(s) after a fixed-size body`);
@@ -111,6 +116,88 @@ function entry(r: Reader, lengthAt: number, min: number, field: string, lengthNa
 function checkU16Length(len: number, what: string): number {
   if (len > 0xffff) throw new RangeError(`${what} is ${len} bytes long, more than a 16-bit length allows`);
   return len;
+}
+
+/** Write an entry that starts with its own u16 length: reserve it, write the rest, patch it in. */
+function withU16Length(w: Writer, what: string, body: () => void): void {
+  const start = w.length;
+  const lenAt = w.reserveU16();
+  body();
+  w.patchU16(lenAt, checkU16Length(w.length - start, what));
+}
+
+/** Check an entry's u16 length `len` (just read) is `fixed` + a whole number of counter pairs. */
+function checkCounterPairs(e: Reader, len: number, fixed: number, field: string): void {
+  if ((len - fixed) % COUNTER_PAIR !== 0) {
+    e.fail(field, `length ${len} is not ${fixed} + a multiple of 16`, e.offset - 2);
+  }
+}
+
+/** Decode the rest of an entry as 16-byte pairs of u64 counters named `a` and `b`. */
+function counterPairs<A extends string, B extends string>(
+  e: Reader,
+  field: string,
+  a: A,
+  b: B,
+): Array<Record<A | B, bigint>> {
+  const out: Array<Record<A | B, bigint>> = [];
+  for (let i = 0; !e.atEnd(); i++) {
+    const f = `${field}[${i}]`;
+    out.push({ [a]: e.u64(`${f}.${a}`), [b]: e.u64(`${f}.${b}`) } as Record<A | B, bigint>);
+  }
+  return out;
+}
+
+interface ExperimenterBody {
+  experimenter: number;
+  expType: number;
+  data: Uint8Array;
+}
+
+/** Experimenter id, experimenter type and the rest as data (request, reply and table-feature bodies). */
+function decodeExperimenterBody(r: Reader, field: string): ExperimenterBody {
+  const experimenter = r.u32(`${field}.experimenter`);
+  const expType = r.u32(`${field}.expType`);
+  return { experimenter, expType, data: r.rest() };
+}
+
+function encodeExperimenterBody(w: Writer, b: ExperimenterBody): void {
+  w.u32(b.experimenter).u32(b.expType).bytes(b.data);
+}
+
+/** A request or reply body that is an experimenter's or of a type this codec does not know. */
+type ExtensionBody =
+  | ({ kind: 'experimenter' } & ExperimenterBody)
+  | { kind: 'unknown'; multipartType: number; data: Uint8Array };
+
+function decodeExtensionBody(r: Reader, mpType: number, field: string): ExtensionBody {
+  if (mpType === MultipartType.EXPERIMENTER)
+    return { kind: 'experimenter', ...decodeExperimenterBody(r, field) };
+  return { kind: 'unknown', multipartType: mpType, data: r.rest() };
+}
+
+/** Appends an extension body; returns its wire multipart type. */
+function encodeExtensionBody(w: Writer, body: ExtensionBody): number {
+  if (body.kind === 'unknown') {
+    w.bytes(body.data);
+    return body.multipartType;
+  }
+  encodeExperimenterBody(w, body);
+  return MultipartType.EXPERIMENTER;
+}
+
+/** A u32 followed by 4 bytes of padding and nothing else (port stats, group and meter requests). */
+function decodeU32Padded(r: Reader, field: string, name: string): number {
+  const v = r.u32(`${field}.${name}`);
+  r.skip(4, `${field}.pad`);
+  expectEnd(r, field);
+  return v;
+}
+
+function list<T>(r: Reader, field: string, one: (r: Reader, field: string) => T): T[] {
+  const out: T[] = [];
+  for (let i = 0; !r.atEnd(); i++) out.push(one(r, `${field}[${i}]`));
+  return out;
 }
 
 // ---------------------------------------------------------------- requests
@@ -147,24 +234,16 @@ export function decodeMultipartRequestBody(r: Reader, mpType: number): Multipart
     case MultipartType.TABLE:
       expectEnd(r, f);
       return { kind: 'table' };
-    case MultipartType.PORT_STATS: {
-      const portNo = r.u32(`${f}.portNo`);
-      r.skip(4, `${f}.pad`);
-      expectEnd(r, f);
-      return { kind: 'portStats', portNo };
-    }
+    case MultipartType.PORT_STATS:
+      return { kind: 'portStats', portNo: decodeU32Padded(r, f, 'portNo') };
     case MultipartType.QUEUE: {
       const portNo = r.u32(`${f}.portNo`);
       const queueId = r.u32(`${f}.queueId`);
       expectEnd(r, f);
       return { kind: 'queue', portNo, queueId };
     }
-    case MultipartType.GROUP: {
-      const groupId = r.u32(`${f}.groupId`);
-      r.skip(4, `${f}.pad`);
-      expectEnd(r, f);
-      return { kind: 'group', groupId };
-    }
+    case MultipartType.GROUP:
+      return { kind: 'group', groupId: decodeU32Padded(r, f, 'groupId') };
     case MultipartType.GROUP_DESC:
       expectEnd(r, f);
       return { kind: 'groupDesc' };
@@ -173,26 +252,19 @@ export function decodeMultipartRequestBody(r: Reader, mpType: number): Multipart
       return { kind: 'groupFeatures' };
     case MultipartType.METER:
     case MultipartType.METER_CONFIG: {
-      const meterId = r.u32(`${f}.meterId`);
-      r.skip(4, `${f}.pad`);
-      expectEnd(r, f);
+      const meterId = decodeU32Padded(r, f, 'meterId');
       return { kind: mpType === MultipartType.METER ? 'meter' : 'meterConfig', meterId };
     }
     case MultipartType.METER_FEATURES:
       expectEnd(r, f);
       return { kind: 'meterFeatures' };
     case MultipartType.TABLE_FEATURES:
-      return { kind: 'tableFeatures', features: decodeTableFeaturesList(r, `${f}.features`) };
+      return { kind: 'tableFeatures', features: list(r, `${f}.features`, decodeTableFeatures) };
     case MultipartType.PORT_DESC:
       expectEnd(r, f);
       return { kind: 'portDesc' };
-    case MultipartType.EXPERIMENTER: {
-      const experimenter = r.u32(`${f}.experimenter`);
-      const expType = r.u32(`${f}.expType`);
-      return { kind: 'experimenter', experimenter, expType, data: r.rest() };
-    }
     default:
-      return { kind: 'unknown', multipartType: mpType, data: r.rest() };
+      return decodeExtensionBody(r, mpType, f);
   }
 }
 
@@ -227,11 +299,8 @@ export function encodeMultipartRequestBody(w: Writer, body: MultipartRequestBody
       for (const t of body.features) encodeTableFeatures(w, t);
       return MultipartType.TABLE_FEATURES;
     case 'experimenter':
-      w.u32(body.experimenter).u32(body.expType).bytes(body.data);
-      return MultipartType.EXPERIMENTER;
     case 'unknown':
-      w.bytes(body.data);
-      return body.multipartType;
+      return encodeExtensionBody(w, body);
   }
 }
 
@@ -273,14 +342,13 @@ function decodeFlowStats(r: Reader, field: string): FlowStats {
 }
 
 function encodeFlowStats(w: Writer, s: FlowStats): void {
-  const start = w.length;
-  const lenAt = w.reserveU16();
-  w.u8(s.tableId).zeros(1).u32(s.durationSec).u32(s.durationNsec);
-  w.u16(s.priority).u16(s.idleTimeout).u16(s.hardTimeout).u16(s.flags).zeros(4);
-  w.u64(s.cookie).u64(s.packetCount).u64(s.byteCount);
-  encodeMatch(w, s.match);
-  encodeInstructions(w, s.instructions);
-  w.patchU16(lenAt, checkU16Length(w.length - start, 'a flow stats entry'));
+  withU16Length(w, 'a flow stats entry', () => {
+    w.u8(s.tableId).zeros(1).u32(s.durationSec).u32(s.durationNsec);
+    w.u16(s.priority).u16(s.idleTimeout).u16(s.hardTimeout).u16(s.flags).zeros(4);
+    w.u64(s.cookie).u64(s.packetCount).u64(s.byteCount);
+    encodeMatch(w, s.match);
+    encodeInstructions(w, s.instructions);
+  });
 }
 
 function decodeTableStats(r: Reader, field: string): TableStats {
@@ -341,14 +409,10 @@ function decodeQueueStats(r: Reader, field: string): QueueStats {
 }
 
 const GROUP_STATS_FIXED = 40;
-const COUNTER_PAIR = 16;
 
 function decodeGroupStats(r: Reader, field: string): GroupStats {
   const e = entry(r, 0, GROUP_STATS_FIXED, field);
-  const len = e.u16(`${field}.length`);
-  if ((len - GROUP_STATS_FIXED) % COUNTER_PAIR !== 0) {
-    e.fail(`${field}.length`, `length ${len} is not 40 + a multiple of 16`, e.offset - 2);
-  }
+  checkCounterPairs(e, e.u16(`${field}.length`), GROUP_STATS_FIXED, `${field}.length`);
   e.skip(2, `${field}.pad`);
   const groupId = e.u32(`${field}.groupId`);
   const refCount = e.u32(`${field}.refCount`);
@@ -357,11 +421,7 @@ function decodeGroupStats(r: Reader, field: string): GroupStats {
   const byteCount = e.u64(`${field}.byteCount`);
   const durationSec = e.u32(`${field}.durationSec`);
   const durationNsec = e.u32(`${field}.durationNsec`);
-  const bucketStats: GroupStats['bucketStats'] = [];
-  for (let i = 0; !e.atEnd(); i++) {
-    const f = `${field}.bucketStats[${i}]`;
-    bucketStats.push({ packetCount: e.u64(`${f}.packetCount`), byteCount: e.u64(`${f}.byteCount`) });
-  }
+  const bucketStats = counterPairs(e, `${field}.bucketStats`, 'packetCount', 'byteCount');
   return { groupId, refCount, packetCount, byteCount, durationSec, durationNsec, bucketStats };
 }
 
@@ -385,11 +445,10 @@ function decodeGroupDesc(r: Reader, field: string): GroupDesc {
 }
 
 function encodeGroupDesc(w: Writer, g: GroupDesc): void {
-  const start = w.length;
-  const lenAt = w.reserveU16();
-  w.u8(g.groupType).zeros(1).u32(g.groupId);
-  encodeBuckets(w, g.buckets);
-  w.patchU16(lenAt, checkU16Length(w.length - start, 'a group desc entry'));
+  withU16Length(w, 'a group desc entry', () => {
+    w.u8(g.groupType).zeros(1).u32(g.groupId);
+    encodeBuckets(w, g.buckets);
+  });
 }
 
 const METER_STATS_FIXED = 40;
@@ -398,24 +457,14 @@ function decodeMeterStats(r: Reader, field: string): MeterStats {
   // ofp_meter_stats has its length after the 4-byte meter id.
   const e = entry(r, 4, METER_STATS_FIXED, field, 'len');
   const meterId = e.u32(`${field}.meterId`);
-  const len = e.u16(`${field}.len`);
-  if ((len - METER_STATS_FIXED) % COUNTER_PAIR !== 0) {
-    e.fail(`${field}.len`, `length ${len} is not 40 + a multiple of 16`, e.offset - 2);
-  }
+  checkCounterPairs(e, e.u16(`${field}.len`), METER_STATS_FIXED, `${field}.len`);
   e.skip(6, `${field}.pad`);
   const flowCount = e.u32(`${field}.flowCount`);
   const packetInCount = e.u64(`${field}.packetInCount`);
   const byteInCount = e.u64(`${field}.byteInCount`);
   const durationSec = e.u32(`${field}.durationSec`);
   const durationNsec = e.u32(`${field}.durationNsec`);
-  const bandStats: MeterStats['bandStats'] = [];
-  for (let i = 0; !e.atEnd(); i++) {
-    const f = `${field}.bandStats[${i}]`;
-    bandStats.push({
-      packetBandCount: e.u64(`${f}.packetBandCount`),
-      byteBandCount: e.u64(`${f}.byteBandCount`),
-    });
-  }
+  const bandStats = counterPairs(e, `${field}.bandStats`, 'packetBandCount', 'byteBandCount');
   return { meterId, flowCount, packetInCount, byteInCount, durationSec, durationNsec, bandStats };
 }
 
@@ -438,11 +487,10 @@ function decodeMeterConfig(r: Reader, field: string): MeterConfig {
 }
 
 function encodeMeterConfig(w: Writer, c: MeterConfig): void {
-  const start = w.length;
-  const lenAt = w.reserveU16();
-  w.u16(c.flags).u32(c.meterId);
-  encodeMeterBands(w, c.bands);
-  w.patchU16(lenAt, checkU16Length(w.length - start, 'a meter config entry'));
+  withU16Length(w, 'a meter config entry', () => {
+    w.u16(c.flags).u32(c.meterId);
+    encodeMeterBands(w, c.bands);
+  });
 }
 
 // ---------------------------------------------------------------- table features
@@ -476,13 +524,8 @@ const PROP_NAME_OF_TYPE = new Map<number, KnownPropName>(
 
 function decodeTableFeatureProperty(r: Reader, field: string): TableFeatureProperty {
   const type = r.peekU16(0, `${field}.type`);
-  const len = r.peekU16(2, `${field}.length`);
-  if (len < 4) r.fail(`${field}.length`, `length ${len} is below the minimum 4`, r.offset + 2);
-  if (len > r.remaining) {
-    r.fail(`${field}.length`, `length ${len} exceeds the ${r.remaining} byte(s) left`, r.offset + 2);
-  }
-  const p = r.sub(len, field);
-  const padding = (8 - (len % 8)) % 8;
+  const p = entry(r, 2, 4, field);
+  const padding = (8 - (p.remaining % 8)) % 8;
   // The last property of a table may omit its padding only if the table's length says so: be strict.
   r.skip(padding, `${field}.padding`);
   p.skip(4, `${field}.header`);
@@ -510,11 +553,8 @@ function decodeTableFeatureProperty(r: Reader, field: string): TableFeaturePrope
     case 'applySetfieldMiss':
       return { type: name, oxmIds: decodeOxmIds(p, `${field}.oxmIds`) };
     case 'experimenter':
-    case 'experimenterMiss': {
-      const experimenter = p.u32(`${field}.experimenter`);
-      const expType = p.u32(`${field}.expType`);
-      return { type: name, experimenter, expType, data: p.rest() };
-    }
+    case 'experimenterMiss':
+      return { type: name, ...decodeExperimenterBody(p, field) };
     default:
       return { type: 'unknown', propertyType: type, data: p.rest() };
   }
@@ -549,7 +589,7 @@ function encodeTableFeatureProperty(w: Writer, p: TableFeatureProperty): void {
       break;
     case 'experimenter':
     case 'experimenterMiss':
-      w.u32(p.experimenter).u32(p.expType).bytes(p.data);
+      encodeExperimenterBody(w, p);
       break;
     case 'unknown':
       w.bytes(p.data);
@@ -577,27 +617,14 @@ function decodeTableFeatures(r: Reader, field: string): TableFeatures {
 }
 
 function encodeTableFeatures(w: Writer, t: TableFeatures): void {
-  const start = w.length;
-  const lenAt = w.reserveU16();
-  w.u8(t.tableId).zeros(5).fixedString(t.name, MAX_TABLE_NAME_LEN);
-  w.u64(t.metadataMatch).u64(t.metadataWrite).u32(t.config).u32(t.maxEntries);
-  for (const p of t.properties) encodeTableFeatureProperty(w, p);
-  w.patchU16(lenAt, checkU16Length(w.length - start, 'a table features entry'));
-}
-
-function decodeTableFeaturesList(r: Reader, field: string): TableFeatures[] {
-  const out: TableFeatures[] = [];
-  for (let i = 0; !r.atEnd(); i++) out.push(decodeTableFeatures(r, `${field}[${i}]`));
-  return out;
+  withU16Length(w, 'a table features entry', () => {
+    w.u8(t.tableId).zeros(5).fixedString(t.name, MAX_TABLE_NAME_LEN);
+    w.u64(t.metadataMatch).u64(t.metadataWrite).u32(t.config).u32(t.maxEntries);
+    for (const p of t.properties) encodeTableFeatureProperty(w, p);
+  });
 }
 
 // ---------------------------------------------------------------- reply bodies
-
-function list<T>(r: Reader, field: string, one: (r: Reader, field: string) => T): T[] {
-  const out: T[] = [];
-  for (let i = 0; !r.atEnd(); i++) out.push(one(r, `${field}[${i}]`));
-  return out;
-}
 
 /** Decode a multipart reply body (the bytes after the 8-byte multipart header). */
 export function decodeMultipartReplyBody(r: Reader, mpType: number): MultipartReplyBody {
@@ -664,16 +691,11 @@ export function decodeMultipartReplyBody(r: Reader, mpType: number): MultipartRe
       return { kind: 'meterFeatures', maxMeter, bandTypes, capabilities, maxBands, maxColor };
     }
     case MultipartType.TABLE_FEATURES:
-      return { kind: 'tableFeatures', features: decodeTableFeaturesList(r, `${f}.features`) };
+      return { kind: 'tableFeatures', features: list(r, `${f}.features`, decodeTableFeatures) };
     case MultipartType.PORT_DESC:
       return { kind: 'portDesc', ports: list(r, `${f}.ports`, decodePort) };
-    case MultipartType.EXPERIMENTER: {
-      const experimenter = r.u32(`${f}.experimenter`);
-      const expType = r.u32(`${f}.expType`);
-      return { kind: 'experimenter', experimenter, expType, data: r.rest() };
-    }
     default:
-      return { kind: 'unknown', multipartType: mpType, data: r.rest() };
+      return decodeExtensionBody(r, mpType, f);
   }
 }
 
@@ -733,11 +755,8 @@ export function encodeMultipartReplyBody(w: Writer, body: MultipartReplyBody): n
       for (const p of body.ports) encodePort(w, p);
       return MultipartType.PORT_DESC;
     case 'experimenter':
-      w.u32(body.experimenter).u32(body.expType).bytes(body.data);
-      return MultipartType.EXPERIMENTER;
     case 'unknown':
-      w.bytes(body.data);
-      return body.multipartType;
+      return encodeExtensionBody(w, body);
   }
 }
 
@@ -771,27 +790,12 @@ export function mergeMultipartReplies(parts: MultipartReplyBody[]): MultipartRep
   }
   const all = <K extends MultipartReplyBody['kind']>(_k: K) =>
     parts as Extract<MultipartReplyBody, { kind: K }>[];
+  if (isMultipartList(first.kind)) {
+    const field = LIST_FIELD[first.kind as ListKind];
+    const entries = (parts as unknown as Record<string, unknown[]>[]).flatMap((p) => p[field]!);
+    return { kind: first.kind, [field]: entries } as MultipartReplyBody;
+  }
   switch (first.kind) {
-    case 'flow':
-      return { kind: 'flow', stats: all('flow').flatMap((p) => p.stats) };
-    case 'table':
-      return { kind: 'table', stats: all('table').flatMap((p) => p.stats) };
-    case 'portStats':
-      return { kind: 'portStats', stats: all('portStats').flatMap((p) => p.stats) };
-    case 'queue':
-      return { kind: 'queue', stats: all('queue').flatMap((p) => p.stats) };
-    case 'group':
-      return { kind: 'group', stats: all('group').flatMap((p) => p.stats) };
-    case 'groupDesc':
-      return { kind: 'groupDesc', groups: all('groupDesc').flatMap((p) => p.groups) };
-    case 'meter':
-      return { kind: 'meter', stats: all('meter').flatMap((p) => p.stats) };
-    case 'meterConfig':
-      return { kind: 'meterConfig', configs: all('meterConfig').flatMap((p) => p.configs) };
-    case 'tableFeatures':
-      return { kind: 'tableFeatures', features: all('tableFeatures').flatMap((p) => p.features) };
-    case 'portDesc':
-      return { kind: 'portDesc', ports: all('portDesc').flatMap((p) => p.ports) };
     case 'experimenter': {
       const ps = all('experimenter');
       for (const p of ps) {

@@ -58,50 +58,56 @@ function l2Truncated(b: Uint8Array): never {
 }
 
 /**
+ * Offset of the EtherType after the VLAN tags (12 for an untagged frame). Throws PacketParseError when
+ * the Ethernet header or a VLAN tag is cut.
+ */
+function innerEthTypeOffset(bytes: Uint8Array): number {
+  if (bytes.length < 14) l2Truncated(bytes);
+  let off = 12;
+  while (isVlanTpid(u16(bytes, off))) {
+    if (off + 6 > bytes.length) {
+      throw new PacketParseError('vlan', off + 4 > bytes.length ? 'tci' : 'ethType', off + 2, 'truncated');
+    }
+    off += 4;
+  }
+  return off;
+}
+
+/**
  * The hot path for packet-in: destination, source, EtherType (after tags) and VLAN ids, without a full parse.
  * MAC strings come from a small cache keyed by the 48-bit value, so known MACs cost no allocation.
  * Throws PacketParseError when the Ethernet header or a VLAN tag is cut.
  */
 export function ethernetHeaderOf(bytes: Uint8Array): EthernetSummary {
-  if (bytes.length < 14) l2Truncated(bytes);
-  let off = 12;
-  let type = u16(bytes, 12);
+  const off = innerEthTypeOffset(bytes);
   let vlanIds = NO_VLAN_IDS;
-  if (isVlanTpid(type)) {
+  if (off > 12) {
     const ids: number[] = [];
-    do {
-      if (off + 6 > bytes.length) {
-        throw new PacketParseError('vlan', off + 4 > bytes.length ? 'tci' : 'ethType', off + 2, 'truncated');
-      }
-      ids.push(u16(bytes, off + 2) & 0x0fff);
-      off += 4;
-      type = u16(bytes, off);
-    } while (isVlanTpid(type));
+    for (let at = 12; at < off; at += 4) ids.push(u16(bytes, at + 2) & 0x0fff);
     vlanIds = ids;
   }
-  return { dst: macAt(bytes, 0), src: macAt(bytes, 6), ethType: type, vlanIds };
+  return { dst: macAt(bytes, 0), src: macAt(bytes, 6), ethType: u16(bytes, off), vlanIds };
 }
 
 /** Parses the Ethernet header and VLAN tags (throws PacketParseError if they are cut). */
 export function parseEthernet(bytes: Uint8Array): EthernetHeader {
-  if (bytes.length < 14) l2Truncated(bytes);
-  let off = 12;
-  let type = u16(bytes, 12);
+  const off = innerEthTypeOffset(bytes);
   let vlans = NO_VLANS;
-  if (isVlanTpid(type)) {
+  if (off > 12) {
     const tags: VlanTag[] = [];
-    do {
-      if (off + 6 > bytes.length) {
-        throw new PacketParseError('vlan', off + 4 > bytes.length ? 'tci' : 'ethType', off + 2, 'truncated');
-      }
-      const tci = u16(bytes, off + 2);
-      tags.push({ tpid: type, pcp: tci >>> 13, dei: (tci & 0x1000) !== 0, vid: tci & 0x0fff });
-      off += 4;
-      type = u16(bytes, off);
-    } while (isVlanTpid(type));
+    for (let at = 12; at < off; at += 4) {
+      const tci = u16(bytes, at + 2);
+      tags.push({ tpid: u16(bytes, at), pcp: tci >>> 13, dei: (tci & 0x1000) !== 0, vid: tci & 0x0fff });
+    }
     vlans = tags;
   }
-  return { dst: macAt(bytes, 0), src: macAt(bytes, 6), vlans, ethType: type, headerLength: off + 2 };
+  return {
+    dst: macAt(bytes, 0),
+    src: macAt(bytes, 6),
+    vlans,
+    ethType: u16(bytes, off),
+    headerLength: off + 2,
+  };
 }
 
 /** Mutable state threaded through one parse. */

@@ -4,7 +4,16 @@
 // what is wrong, e.g. `paper.yaml:7:12: links[1][1]: unknown switch 's9' (switches: s1, s2, s3, s4)`.
 // The format is described in docs/testbed.md.
 import { createHash } from 'node:crypto';
-import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, type YAMLMap } from 'yaml';
+import { isMap, isScalar, isSeq, type Node } from 'yaml';
+import {
+  type Checker,
+  formatIssue,
+  type Issue,
+  parseYamlChecked,
+  type Seg,
+  scalarString,
+  typeName,
+} from '../util/yaml-source.ts';
 
 /** Longest Linux interface name (IFNAMSIZ - 1). */
 export const IFNAMSIZ_MAX = 15;
@@ -89,18 +98,10 @@ export interface Topology {
   blackoutMs: number;
 }
 
-export interface TopologyIssue {
-  file: string;
-  line: number;
-  column: number;
-  /** Field path, e.g. `hosts.h1.ip` or `links[2][0]`. */
-  path: string;
-  message: string;
-}
+/** One problem in a topology file; `path` is the field path, e.g. `hosts.h1.ip` or `links[2][0]`. */
+export type TopologyIssue = Issue;
 
-export function formatIssue(i: TopologyIssue): string {
-  return `${i.file}:${i.line}:${i.column}: ${i.path ? `${i.path}: ` : ''}${i.message}`;
-}
+export { formatIssue };
 
 /** A topology file was rejected; `issues` lists every problem found. */
 export class TopologyError extends Error {
@@ -256,83 +257,7 @@ export function tunnelSwitchPortNo(net: 'old' | 'new', index: number): number {
 // ---------------------------------------------------------------------------------------------------
 // The parser
 
-type Seg = string | number;
-
-function fmtPath(path: Seg[]): string {
-  let s = '';
-  for (const p of path) {
-    if (typeof p === 'number') s += `[${p}]`;
-    else s += s ? `.${p}` : p;
-  }
-  return s;
-}
-
-interface Ctx {
-  file: string;
-  lc: LineCounter;
-  issues: TopologyIssue[];
-}
-
-function nodeOffset(node: unknown): number {
-  const r = (node as { range?: [number, number, number] } | null | undefined)?.range;
-  return r ? r[0] : 0;
-}
-
-function report(ctx: Ctx, node: unknown, path: Seg[], message: string): void {
-  const pos = ctx.lc.linePos(nodeOffset(node));
-  ctx.issues.push({ file: ctx.file, line: pos.line, column: pos.col, path: fmtPath(path), message });
-}
-
-function scalarString(node: unknown): string | undefined {
-  if (isScalar(node) && (typeof node.value === 'string' || typeof node.value === 'number')) {
-    return String(node.value);
-  }
-  return undefined;
-}
-
-function typeName(node: unknown): string {
-  if (node === null || node === undefined) return 'nothing';
-  if (isMap(node)) return 'a mapping';
-  if (isSeq(node)) return 'a list';
-  if (isScalar(node)) {
-    const v = node.value;
-    if (v === null) return 'null';
-    return typeof v === 'string' ? `'${v}'` : `${typeof v} ${String(v)}`;
-  }
-  return 'an unexpected value';
-}
-
-/** Map entries with their key nodes; reports non-scalar keys, unknown keys and duplicate keys. */
-function mapEntries(
-  ctx: Ctx,
-  map: YAMLMap,
-  path: Seg[],
-  allowed: readonly string[] | null,
-  dupWhat = 'key',
-): Map<string, { key: Node; value: unknown }> {
-  const out = new Map<string, { key: Node; value: unknown }>();
-  for (const item of map.items) {
-    if (!isPair(item)) continue;
-    const keyNode = item.key as Node;
-    const key = scalarString(keyNode);
-    if (key === undefined) {
-      report(ctx, keyNode, path, `expected a plain key, got ${typeName(keyNode)}`);
-      continue;
-    }
-    if (allowed && !allowed.includes(key)) {
-      report(ctx, keyNode, [...path, key], `unknown key '${key}' (allowed: ${allowed.join(', ')})`);
-      continue;
-    }
-    const prev = out.get(key);
-    if (prev) {
-      const prevLine = ctx.lc.linePos(nodeOffset(prev.key)).line;
-      report(ctx, keyNode, [...path, key], `duplicate ${dupWhat} '${key}' (first at line ${prevLine})`);
-      continue;
-    }
-    out.set(key, { key: keyNode, value: item.value });
-  }
-  return out;
-}
+type Ctx = Checker;
 
 const TOP_KEYS = [
   'name',
@@ -370,8 +295,7 @@ function parseLinkFields(
   if (kind) {
     const v = scalarString(kind.value);
     if (v === 'patch' || v === 'veth') out.kind = v;
-    else
-      report(ctx, kind.value, [...path, 'kind'], `expected 'patch' or 'veth', got ${typeName(kind.value)}`);
+    else ctx.report(kind.value, [...path, 'kind'], `expected 'patch' or 'veth', got ${typeName(kind.value)}`);
   }
   for (const field of ['delay', 'jitter'] as const) {
     const e = entries.get(field);
@@ -379,8 +303,7 @@ function parseLinkFields(
     const s = scalarString(e.value);
     const us = s === undefined ? undefined : parseDuration(s);
     if (us === undefined) {
-      report(
-        ctx,
+      ctx.report(
         e.value,
         [...path, field],
         `bad duration ${typeName(e.value)} (expected e.g. 500us, 1ms, 0.2s)`,
@@ -393,8 +316,7 @@ function parseLinkFields(
     const s = scalarString(rate.value);
     const bps = s === undefined ? undefined : parseRate(s);
     if (bps === undefined) {
-      report(
-        ctx,
+      ctx.report(
         rate.value,
         [...path, 'rate'],
         `bad rate ${typeName(rate.value)} (expected e.g. 100mbit, 1gbit, 500kbit)`,
@@ -406,8 +328,7 @@ function parseLinkFields(
     const v = isScalar(loss.value) ? loss.value.value : undefined;
     const pct = parseLoss(v);
     if (pct === undefined) {
-      report(
-        ctx,
+      ctx.report(
         loss.value,
         [...path, 'loss'],
         `bad loss ${typeName(loss.value)} (expected a percentage, e.g. 0.5%)`,
@@ -429,9 +350,9 @@ function cleanLink(l: PartialLink, kind: LinkKind): LinkSpec {
 /** Checks a complete link spec: shaping needs veth, jitter needs delay. Reports at `node`. */
 function checkLinkSpec(ctx: Ctx, l: LinkSpec, node: unknown, path: Seg[]): void {
   if (l.kind === 'patch' && isShaped(l)) {
-    report(ctx, node, path, 'a patch link cannot be shaped (delay, jitter, rate, loss need kind: veth)');
+    ctx.report(node, path, 'a patch link cannot be shaped (delay, jitter, rate, loss need kind: veth)');
   }
-  if (l.jitterUs && !l.delayUs) report(ctx, node, path, 'jitter needs a delay');
+  if (l.jitterUs && !l.delayUs) ctx.report(node, path, 'jitter needs a delay');
 }
 
 /** Parses a `link:` style mapping into a full LinkSpec, inheriting from `base` when given. */
@@ -442,8 +363,7 @@ function parseLinkMapping(
   base: LinkSpec | undefined,
 ): LinkSpec | undefined {
   if (!isMap(node)) {
-    report(
-      ctx,
+    ctx.report(
       node,
       path,
       `expected a mapping like { kind: veth, delay: 1ms, rate: 100mbit }, got ${typeName(node)}`,
@@ -451,7 +371,7 @@ function parseLinkMapping(
     return undefined;
   }
   const before = ctx.issues.length;
-  const entries = mapEntries(ctx, node, path, LINK_KEYS);
+  const entries = ctx.entries(node, path, LINK_KEYS);
   const p = parseLinkFields(ctx, entries, path);
   const spec = mergeLink(base, p);
   checkLinkSpec(ctx, spec, node, path);
@@ -486,41 +406,26 @@ interface RawLink {
  * @throws TopologyError listing every problem, each with file, line, column and field path.
  */
 export function parseTopology(text: string, fileName = '<topology>'): Topology {
-  const lc = new LineCounter();
-  const ctx: Ctx = { file: fileName, lc, issues: [] };
-  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: false, prettyErrors: false });
-  for (const e of doc.errors) {
-    const pos = lc.linePos(e.pos[0]);
-    ctx.issues.push({
-      file: fileName,
-      line: pos.line,
-      column: pos.col,
-      path: '',
-      message: `YAML syntax: ${e.message.split('\n')[0]}`,
-    });
-  }
+  const { checker: ctx, root } = parseYamlChecked(text, fileName);
   if (ctx.issues.length > 0) throw new TopologyError(ctx.issues);
-  const root = doc.contents;
   if (!isMap(root)) {
-    report(
-      ctx,
+    ctx.report(
       root,
       [],
       `expected a mapping at the top (name, switches, links, hosts, ...), got ${typeName(root)}`,
     );
     throw new TopologyError(ctx.issues);
   }
-  const top = mapEntries(ctx, root, [], TOP_KEYS);
+  const top = ctx.entries(root, [], TOP_KEYS);
 
   // name
   let name = '';
   const nameE = top.get('name');
-  if (!nameE) report(ctx, root, ['name'], 'missing (the test bed name, e.g. name: paper)');
+  if (!nameE) ctx.report(root, ['name'], 'missing (the test bed name, e.g. name: paper)');
   else {
     const v = scalarString(nameE.value);
     if (v === undefined || !isValidBedName(v)) {
-      report(
-        ctx,
+      ctx.report(
         nameE.value,
         ['name'],
         `bad name ${typeName(nameE.value)}: letters, digits and '_', starting with a letter, at most ${BED_NAME_MAX} characters`,
@@ -531,7 +436,7 @@ export function parseTopology(text: string, fileName = '<topology>'): Topology {
   const descE = top.get('description');
   if (descE) {
     const v = scalarString(descE.value);
-    if (v === undefined) report(ctx, descE.value, ['description'], 'expected text');
+    if (v === undefined) ctx.report(descE.value, ['description'], 'expected text');
     else description = v;
   }
 
@@ -540,15 +445,14 @@ export function parseTopology(text: string, fileName = '<topology>'): Topology {
   const switchNodes = new Map<string, unknown>();
   const switchPos = new Map<string, number>();
   const swE = top.get('switches');
-  if (!swE) report(ctx, root, ['switches'], 'missing (a list of switch names, e.g. [s1, s2])');
+  if (!swE) ctx.report(root, ['switches'], 'missing (a list of switch names, e.g. [s1, s2])');
   else if (!isSeq(swE.value))
-    report(ctx, swE.value, ['switches'], `expected a list of names, got ${typeName(swE.value)}`);
+    ctx.report(swE.value, ['switches'], `expected a list of names, got ${typeName(swE.value)}`);
   else {
     swE.value.items.forEach((item, i) => {
       const v = scalarString(item);
       if (v === undefined || !isValidName(v)) {
-        report(
-          ctx,
+        ctx.report(
           item,
           ['switches', i],
           `bad switch name ${typeName(item)}: letters, digits and '_', starting with a letter`,
@@ -557,21 +461,16 @@ export function parseTopology(text: string, fileName = '<topology>'): Topology {
       }
       const prev = switchNodes.get(v);
       if (prev !== undefined) {
-        report(
-          ctx,
-          item,
-          ['switches', i],
-          `duplicate switch '${v}' (first at line ${lc.linePos(nodeOffset(prev)).line})`,
-        );
+        ctx.report(item, ['switches', i], `duplicate switch '${v}' (first at line ${ctx.line(prev)})`);
         return;
       }
       switchNodes.set(v, item);
       switchPos.set(v, i);
       switches.push({ name: v, index: switches.length + 1 });
     });
-    if (swE.value.items.length === 0) report(ctx, swE.value, ['switches'], 'at least one switch is needed');
+    if (swE.value.items.length === 0) ctx.report(swE.value, ['switches'], 'at least one switch is needed');
     if (switches.length > MAX_SWITCHES)
-      report(ctx, swE.value, ['switches'], `at most ${MAX_SWITCHES} switches`);
+      ctx.report(swE.value, ['switches'], `at most ${MAX_SWITCHES} switches`);
   }
   const switchNames = switches.map((s) => s.name);
   const knownSwitch = (s: string) => switchNodes.has(s);
@@ -588,20 +487,18 @@ export function parseTopology(text: string, fileName = '<topology>'): Topology {
   const tunE = top.get('tunnel');
   if (tunE) {
     if (!isMap(tunE.value))
-      report(
-        ctx,
+      ctx.report(
         tunE.value,
         ['tunnel'],
         `expected a mapping (encap, link, port), got ${typeName(tunE.value)}`,
       );
     else {
-      const t = mapEntries(ctx, tunE.value, ['tunnel'], TUNNEL_KEYS);
+      const t = ctx.entries(tunE.value, ['tunnel'], TUNNEL_KEYS);
       const enc = t.get('encap');
       if (enc) {
         const v = scalarString(enc.value);
         if (v !== 'vlan')
-          report(
-            ctx,
+          ctx.report(
             enc.value,
             ['tunnel', 'encap'],
             `unsupported encapsulation ${typeName(enc.value)} (supported: vlan)`,
@@ -616,8 +513,7 @@ export function parseTopology(text: string, fileName = '<topology>'): Topology {
       if (tp) {
         const v = isScalar(tp.value) ? tp.value.value : undefined;
         if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_OFPORT) {
-          report(
-            ctx,
+          ctx.report(
             tp.value,
             ['tunnel', 'port'],
             `bad port number ${typeName(tp.value)} (1..${MAX_OFPORT})`,
@@ -637,7 +533,7 @@ export function parseTopology(text: string, fileName = '<topology>'): Topology {
       v === undefined
         ? `expected 'tcp:HOST:PORT', 'unix:/path' or 'none', got ${typeName(ctlE.value)}`
         : parseControllerSpec(v);
-    if (typeof c === 'string') report(ctx, ctlE.value, ['controller'], c);
+    if (typeof c === 'string') ctx.report(ctlE.value, ['controller'], c);
     else controller = c;
   }
 
@@ -653,8 +549,7 @@ export function parseTopology(text: string, fileName = '<topology>'): Topology {
           ? Number(raw)
           : NaN;
     if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) {
-      report(
-        ctx,
+      ctx.report(
         dpE.value,
         ['dpidPrefix'],
         `expected an integer 0..0xffffffff (the upper 32 bits of every datapath id), got ${typeName(dpE.value)}`,
@@ -669,7 +564,7 @@ export function parseTopology(text: string, fileName = '<topology>'): Topology {
     const s = scalarString(boE.value);
     const us = s === undefined ? undefined : parseDuration(s);
     if (us === undefined)
-      report(ctx, boE.value, ['blackout'], `bad duration ${typeName(boE.value)} (expected e.g. 200ms)`);
+      ctx.report(boE.value, ['blackout'], `bad duration ${typeName(boE.value)} (expected e.g. 200ms)`);
     else blackoutMs = us / 1000;
   }
 
@@ -678,7 +573,7 @@ export function parseTopology(text: string, fileName = '<topology>'): Topology {
   const lkE = top.get('links');
   if (lkE && !isSeq(lkE.value)) {
     if (!(isScalar(lkE.value) && lkE.value.value === null)) {
-      report(ctx, lkE.value, ['links'], `expected a list of links like [s1, s2], got ${typeName(lkE.value)}`);
+      ctx.report(lkE.value, ['links'], `expected a list of links like [s1, s2], got ${typeName(lkE.value)}`);
     }
   } else if (lkE && isSeq(lkE.value)) {
     lkE.value.items.forEach((item, i) => {
@@ -690,7 +585,7 @@ export function parseTopology(text: string, fileName = '<topology>'): Topology {
       let bad = false;
       if (isSeq(item)) {
         if (item.items.length < 2 || item.items.length > 3) {
-          report(ctx, item, path, 'expected [A, B] or [A, B, { delay: ..., rate: ... }]');
+          ctx.report(item, path, 'expected [A, B] or [A, B, { delay: ..., rate: ... }]');
           return;
         }
         aNode = item.items[0];
@@ -698,24 +593,23 @@ export function parseTopology(text: string, fileName = '<topology>'): Topology {
         const opts = item.items[2];
         if (opts !== undefined) {
           if (!isMap(opts)) {
-            report(
-              ctx,
+            ctx.report(
               opts,
               [...path, 2],
               `expected link options like { kind: veth, delay: 1ms }, got ${typeName(opts)}`,
             );
             bad = true;
           } else {
-            const e = mapEntries(ctx, opts, [...path, 2], ['blocked', ...LINK_KEYS]);
+            const e = ctx.entries(opts, [...path, 2], ['blocked', ...LINK_KEYS]);
             over = parseLinkFields(ctx, e, [...path, 2]);
             blocked = parseBlocked(ctx, e, [...path, 2]);
           }
         }
       } else if (isMap(item)) {
-        const e = mapEntries(ctx, item, path, LINK_ITEM_KEYS);
+        const e = ctx.entries(item, path, LINK_ITEM_KEYS);
         const between = e.get('between');
         if (!between || !isSeq(between.value) || between.value.items.length !== 2) {
-          report(ctx, between?.value ?? item, [...path, 'between'], 'expected between: [A, B]');
+          ctx.report(between?.value ?? item, [...path, 'between'], 'expected between: [A, B]');
           return;
         }
         aNode = between.value.items[0];
@@ -724,7 +618,7 @@ export function parseTopology(text: string, fileName = '<topology>'): Topology {
         over = parseLinkFields(ctx, e, ['links', i]);
         blocked = parseBlocked(ctx, e, ['links', i]);
       } else {
-        report(ctx, item, path, `expected [A, B] or { between: [A, B], ... }, got ${typeName(item)}`);
+        ctx.report(item, path, `expected [A, B] or { between: [A, B], ... }, got ${typeName(item)}`);
         return;
       }
       const a = scalarString(aNode);
@@ -734,15 +628,15 @@ export function parseTopology(text: string, fileName = '<topology>'): Topology {
         [1, b, bNode],
       ] as const) {
         if (v === undefined) {
-          report(ctx, n, [...path, end], `expected a switch name, got ${typeName(n)}`);
+          ctx.report(n, [...path, end], `expected a switch name, got ${typeName(n)}`);
           bad = true;
         } else if (!knownSwitch(v)) {
-          report(ctx, n, [...path, end], `unknown switch '${v}' (switches: ${listSwitches()})`);
+          ctx.report(n, [...path, end], `unknown switch '${v}' (switches: ${listSwitches()})`);
           bad = true;
         }
       }
       if (!bad && a === b) {
-        report(ctx, item, ['links', i], `self-link: '${a}' is linked to itself`);
+        ctx.report(item, ['links', i], `self-link: '${a}' is linked to itself`);
         bad = true;
       }
       const spec = mergeLink(defaultLink, over);
@@ -757,12 +651,7 @@ export function parseTopology(text: string, fileName = '<topology>'): Topology {
     const key = [l.a, l.b].sort().join('\u0000');
     const prev = seenLinks.get(key);
     if (prev !== undefined) {
-      report(
-        ctx,
-        l.node,
-        l.path,
-        `duplicate link ${l.a}-${l.b} (first at line ${lc.linePos(nodeOffset(prev)).line})`,
-      );
+      ctx.report(l.node, l.path, `duplicate link ${l.a}-${l.b} (first at line ${ctx.line(prev)})`);
       l.a = undefined;
     } else seenLinks.set(key, l.node);
   }
@@ -785,39 +674,38 @@ export function parseTopology(text: string, fileName = '<topology>'): Topology {
   const hsE = top.get('hosts');
   if (hsE && !isMap(hsE.value)) {
     if (!(isScalar(hsE.value) && hsE.value.value === null)) {
-      report(
-        ctx,
+      ctx.report(
         hsE.value,
         ['hosts'],
         `expected a mapping of hosts like h1: { switch: s1, ip: 10.0.0.1/24 }, got ${typeName(hsE.value)}`,
       );
     }
   } else if (hsE && isMap(hsE.value)) {
-    const hosts = mapEntries(ctx, hsE.value, ['hosts'], null, 'host');
+    const hosts = ctx.entries(hsE.value, ['hosts'], null, 'host');
     for (const [hname, { key, value }] of hosts) {
       const path: Seg[] = ['hosts', hname];
       let ok = true;
       if (!isValidName(hname)) {
-        report(ctx, key, path, `bad host name '${hname}': letters, digits and '_', starting with a letter`);
+        ctx.report(key, path, `bad host name '${hname}': letters, digits and '_', starting with a letter`);
         ok = false;
       }
       if (!isMap(value)) {
-        report(ctx, value ?? key, path, `expected { switch: S, ip: A.B.C.D/N }, got ${typeName(value)}`);
+        ctx.report(value ?? key, path, `expected { switch: S, ip: A.B.C.D/N }, got ${typeName(value)}`);
         continue;
       }
-      const e = mapEntries(ctx, value, path, HOST_KEYS);
+      const e = ctx.entries(value, path, HOST_KEYS);
       const sw = e.get('switch');
       let swName = '';
       if (!sw) {
-        report(ctx, value, [...path, 'switch'], 'missing (the switch this host is attached to)');
+        ctx.report(value, [...path, 'switch'], 'missing (the switch this host is attached to)');
         ok = false;
       } else {
         const v = scalarString(sw.value);
         if (v === undefined) {
-          report(ctx, sw.value, [...path, 'switch'], `expected a switch name, got ${typeName(sw.value)}`);
+          ctx.report(sw.value, [...path, 'switch'], `expected a switch name, got ${typeName(sw.value)}`);
           ok = false;
         } else if (!knownSwitch(v)) {
-          report(ctx, sw.value, [...path, 'switch'], `unknown switch '${v}' (switches: ${listSwitches()})`);
+          ctx.report(sw.value, [...path, 'switch'], `unknown switch '${v}' (switches: ${listSwitches()})`);
           ok = false;
         } else swName = v;
       }
@@ -825,7 +713,7 @@ export function parseTopology(text: string, fileName = '<topology>'): Topology {
       let ip = '';
       let prefixLen = 0;
       if (!ipE) {
-        report(ctx, value, [...path, 'ip'], 'missing (an IPv4 address with prefix length, e.g. 10.0.0.1/24)');
+        ctx.report(value, [...path, 'ip'], 'missing (an IPv4 address with prefix length, e.g. 10.0.0.1/24)');
         ok = false;
       } else {
         const v = scalarString(ipE.value);
@@ -833,8 +721,7 @@ export function parseTopology(text: string, fileName = '<topology>'): Topology {
         const addr = m ? ipv4ToInt(m[1]!) : undefined;
         const len = m ? Number(m[2]) : NaN;
         if (!m || addr === undefined || !(len >= 1 && len <= 32)) {
-          report(
-            ctx,
+          ctx.report(
             ipE.value,
             [...path, 'ip'],
             `bad IPv4 address/prefix ${typeName(ipE.value)} (expected e.g. 10.0.0.1/24)`,
@@ -844,15 +731,14 @@ export function parseTopology(text: string, fileName = '<topology>'): Topology {
           const hostBits = len >= 31 ? 0 : 32 - len;
           const hostPart = hostBits === 0 ? 1 : addr % 2 ** hostBits;
           if (hostBits > 0 && (hostPart === 0 || hostPart === 2 ** hostBits - 1)) {
-            report(
-              ctx,
+            ctx.report(
               ipE.value,
               [...path, 'ip'],
               `${v} is the ${hostPart === 0 ? 'network' : 'broadcast'} address of its subnet`,
             );
             ok = false;
           } else if (m[1]!.startsWith('127.') || addr >= 0xe0000000 || addr === 0) {
-            report(ctx, ipE.value, [...path, 'ip'], `${v} is not a unicast host address`);
+            ctx.report(ipE.value, [...path, 'ip'], `${v} is not a unicast host address`);
             ok = false;
           } else {
             ip = m[1]!;
@@ -865,18 +751,17 @@ export function parseTopology(text: string, fileName = '<topology>'): Topology {
       if (macE) {
         const v = scalarString(macE.value)?.toLowerCase();
         if (v === undefined || !/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(v)) {
-          report(
-            ctx,
+          ctx.report(
             macE.value,
             [...path, 'mac'],
             `bad MAC address ${typeName(macE.value)} (expected e.g. 02:00:00:00:00:01)`,
           );
           ok = false;
         } else if (Number.parseInt(v.slice(0, 2), 16) & 1) {
-          report(ctx, macE.value, [...path, 'mac'], `${v} is a multicast address`);
+          ctx.report(macE.value, [...path, 'mac'], `${v} is a multicast address`);
           ok = false;
         } else if (v === '00:00:00:00:00:00') {
-          report(ctx, macE.value, [...path, 'mac'], 'the all-zero MAC address is not allowed');
+          ctx.report(macE.value, [...path, 'mac'], 'the all-zero MAC address is not allowed');
           ok = false;
         } else {
           rh.mac = v;
@@ -887,15 +772,14 @@ export function parseTopology(text: string, fileName = '<topology>'): Topology {
       if (portE) {
         const v = isScalar(portE.value) ? portE.value.value : undefined;
         if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_OFPORT) {
-          report(
-            ctx,
+          ctx.report(
             portE.value,
             [...path, 'port'],
             `bad port number ${typeName(portE.value)} (1..${MAX_OFPORT})`,
           );
           ok = false;
         } else if (v === tunnel.port) {
-          report(ctx, portE.value, [...path, 'port'], `port ${v} is the tunnel port (tunnel.port)`);
+          ctx.report(portE.value, [...path, 'port'], `port ${v} is the tunnel port (tunnel.port)`);
           ok = false;
         } else {
           rh.port = v;
@@ -916,13 +800,12 @@ export function parseTopology(text: string, fileName = '<topology>'): Topology {
     if (!h.ip) {
       // reported already
     } else if (prevIp)
-      report(ctx, h.ipNode, ['hosts', h.name, 'ip'], `duplicate IP ${h.ip} (also host '${prevIp.name}')`);
+      ctx.report(h.ipNode, ['hosts', h.name, 'ip'], `duplicate IP ${h.ip} (also host '${prevIp.name}')`);
     else ipSeen.set(h.ip, h);
     const mac = h.mac ?? deriveMac(h.name);
     const prevMac = macSeen.get(mac);
     if (prevMac) {
-      report(
-        ctx,
+      ctx.report(
         h.macNode ?? h.keyNode,
         ['hosts', h.name, 'mac'],
         `duplicate MAC ${mac} (also host '${prevMac.name}'${h.mac ? '' : ', derived from the host name'})`,
@@ -932,8 +815,7 @@ export function parseTopology(text: string, fileName = '<topology>'): Topology {
       const k = `${h.switch}\u0000${h.port}`;
       const prev = portSeen.get(k);
       if (prev)
-        report(
-          ctx,
+        ctx.report(
           h.portNode,
           ['hosts', h.name, 'port'],
           `port ${h.port} of '${h.switch}' is also host '${prev.name}'`,
@@ -971,8 +853,7 @@ export function parseTopology(text: string, fileName = '<topology>'): Topology {
   }
   for (const [sw, n] of next) {
     if (n - 1 > MAX_OFPORT)
-      report(
-        ctx,
+      ctx.report(
         switchNodes.get(sw),
         ['switches', switchPos.get(sw) ?? 0],
         `switch '${sw}' needs more than ${MAX_OFPORT} ports`,
@@ -989,8 +870,7 @@ export function parseTopology(text: string, fileName = '<topology>'): Topology {
       names.tunnelSwitchPort('old', s.name),
     ]) {
       if (tooLong(ifname)) {
-        report(
-          ctx,
+        ctx.report(
           node,
           ['switches', switchPos.get(s.name) ?? 0],
           `switch name '${s.name}' too long: interface '${ifname}' would have ${ifname.length} characters (max ${IFNAMSIZ_MAX}; switch names up to ${IFNAMSIZ_MAX - 4} characters)`,
@@ -1004,8 +884,7 @@ export function parseTopology(text: string, fileName = '<topology>'): Topology {
     const ifname = names.linkPort('old', l.a, l.b);
     const other = names.linkPort('old', l.b, l.a);
     if (tooLong(ifname)) {
-      report(
-        ctx,
+      ctx.report(
         l.node,
         l.path,
         `switch names too long for this link: interface '${ifname}' / '${other}' would have ${ifname.length} characters (max ${IFNAMSIZ_MAX}: the two names together up to ${IFNAMSIZ_MAX - 3})`,
@@ -1015,8 +894,7 @@ export function parseTopology(text: string, fileName = '<topology>'): Topology {
   for (const h of rawHosts) {
     const ifname = names.hostSwitchIf(h.name);
     if (tooLong(ifname)) {
-      report(
-        ctx,
+      ctx.report(
         h.keyNode,
         ['hosts', h.name],
         `host name '${h.name}' too long: interface '${ifname}' would have ${ifname.length} characters (max ${IFNAMSIZ_MAX}; host names up to ${IFNAMSIZ_MAX - 2} characters)`,
@@ -1047,7 +925,7 @@ function parseBlocked(ctx: Ctx, e: Map<string, { key: Node; value: unknown }>, p
   if (!b) return false;
   const v = isScalar(b.value) ? b.value.value : undefined;
   if (typeof v !== 'boolean') {
-    report(ctx, b.value, [...path, 'blocked'], `expected true or false, got ${typeName(b.value)}`);
+    ctx.report(b.value, [...path, 'blocked'], `expected true or false, got ${typeName(b.value)}`);
     return false;
   }
   return v;

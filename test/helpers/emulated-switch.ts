@@ -82,6 +82,7 @@ import { buildFrame, type FrameSpec, macToBigInt, parsePacket } from '../../src/
 import { type ListenAddress, parseListenAddress } from '../../src/runtime/address.ts';
 import { fieldAccepts, fieldBits, matchCovers, matchesOverlap, matchKey } from '../../src/shim/match.ts';
 import { makePort } from './fake-switch.ts';
+import { inActionSetOrder, inInstructionOrder, setL4Fields } from './flow-table.ts';
 
 // ---------------------------------------------------------------- public types
 
@@ -260,30 +261,6 @@ const ALL_ONES_COOKIE = 0xffff_ffff_ffff_ffffn;
 const MAX_MSG = 0xffff;
 const MAX_HOPS = 64;
 
-/** Instruction execution order (OpenFlow 1.3, 5.9). */
-const INSTRUCTION_ORDER: Record<string, number> = {
-  meter: 0,
-  applyActions: 1,
-  clearActions: 2,
-  writeActions: 3,
-  writeMetadata: 4,
-  gotoTable: 5,
-};
-
-/** Action-set execution order (5.10). */
-const ACTION_SET_ORDER: Record<string, number> = {
-  copyTtlIn: 0,
-  popVlan: 1,
-  pushVlan: 4,
-  copyTtlOut: 5,
-  decNwTtl: 6,
-  setNwTtl: 7,
-  setField: 7,
-  setQueue: 8,
-  group: 9,
-  output: 10,
-};
-
 const SETTABLE = new Set<string>([
   'eth_dst',
   'eth_src',
@@ -379,20 +356,7 @@ function frameFields(bytes: Uint8Array): Map<string, bigint> {
     f.set('arp_sha', macToBigInt(l3.senderMac));
     f.set('arp_tha', macToBigInt(l3.targetMac));
   }
-  const l4 = p.l4;
-  if (l4?.kind === 'tcp') {
-    f.set('tcp_src', BigInt(l4.srcPort));
-    f.set('tcp_dst', BigInt(l4.dstPort));
-  } else if (l4?.kind === 'udp') {
-    f.set('udp_src', BigInt(l4.srcPort));
-    f.set('udp_dst', BigInt(l4.dstPort));
-  } else if (l4?.kind === 'icmp') {
-    f.set('icmpv4_type', BigInt(l4.type));
-    f.set('icmpv4_code', BigInt(l4.code));
-  } else if (l4?.kind === 'icmpv6') {
-    f.set('icmpv6_type', BigInt(l4.type));
-    f.set('icmpv6_code', BigInt(l4.code));
-  }
+  setL4Fields(f, p.l4);
   return f;
 }
 
@@ -1442,9 +1406,7 @@ export class EmulatedSwitch {
         packetOut: false,
       };
       let next: number | undefined;
-      const ordered = [...rule.instructions].sort(
-        (a, b) => (INSTRUCTION_ORDER[a.type] ?? 9) - (INSTRUCTION_ORDER[b.type] ?? 9),
-      );
+      const ordered = inInstructionOrder(rule.instructions);
       for (const i of ordered) {
         if (i.type === 'applyActions') this.exec(pkt, i.actions, ctx);
         else if (i.type === 'clearActions') actionSet.clear();
@@ -1459,9 +1421,7 @@ export class EmulatedSwitch {
       tableId = next;
     }
     if (actionSet.size === 0) return;
-    const set = [...actionSet.values()].sort(
-      (a, b) => (ACTION_SET_ORDER[a.type] ?? 99) - (ACTION_SET_ORDER[b.type] ?? 99),
-    );
+    const set = inActionSetOrder(actionSet.values());
     // A group in the action set takes the place of an output (5.10).
     const hasGroup = set.some((a) => a.type === 'group');
     this.exec(
@@ -1645,9 +1605,7 @@ export class EmulatedSwitch {
       counts.packets++;
       counts.bytes += BigInt(pkt.bytes.length);
       // A bucket's actions are an action set: applied in the set's order, on a copy of the packet.
-      const set = [...b.actions].sort(
-        (x, y) => (ACTION_SET_ORDER[x.type] ?? 99) - (ACTION_SET_ORDER[y.type] ?? 99),
-      );
+      const set = inActionSetOrder(b.actions);
       this.exec(copyPkt(pkt), set, ctx);
     };
     switch (g.groupType) {

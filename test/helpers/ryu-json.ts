@@ -15,8 +15,12 @@ import { decodeActions, encodeActions } from '../../src/openflow/actions.ts';
 import { encodeBuckets, encodeMeterBands, encodeQueueProperties } from '../../src/openflow/buckets.ts';
 import { ipv6ToText, Reader, Writer } from '../../src/openflow/buffer.ts';
 import { encodeInstructions } from '../../src/openflow/instructions.ts';
-import { encodeMultipartReplyBody } from '../../src/openflow/multipart.ts';
-import { decodeMatch, oxmFieldLength } from '../../src/openflow/oxm.ts';
+import {
+  encodeMultipartReplyBody,
+  MULTIPART_TYPE_OF_KIND,
+  TableFeaturePropType,
+} from '../../src/openflow/multipart.ts';
+import { decodeMatch, OXM_FIELDS, oxmFieldLength } from '../../src/openflow/oxm.ts';
 import type {
   Action,
   Bucket,
@@ -121,59 +125,18 @@ const NXM1: Record<number, ExtField> = {
 };
 for (let i = 0; i < 16; i++) NXM1[i] = { name: `reg${i}`, kind: 'int' };
 
-/** OpenFlow basic-class (0x8000) names by field number; 41 is pbb_uca (an OF1.4 field Ryu knows). */
-const BASIC_NAMES = [
-  'in_port',
-  'in_phy_port',
-  'metadata',
-  'eth_dst',
-  'eth_src',
-  'eth_type',
-  'vlan_vid',
-  'vlan_pcp',
-  'ip_dscp',
-  'ip_ecn',
-  'ip_proto',
-  'ipv4_src',
-  'ipv4_dst',
-  'tcp_src',
-  'tcp_dst',
-  'udp_src',
-  'udp_dst',
-  'sctp_src',
-  'sctp_dst',
-  'icmpv4_type',
-  'icmpv4_code',
-  'arp_op',
-  'arp_spa',
-  'arp_tpa',
-  'arp_sha',
-  'arp_tha',
-  'ipv6_src',
-  'ipv6_dst',
-  'ipv6_flabel',
-  'icmpv6_type',
-  'icmpv6_code',
-  'ipv6_nd_target',
-  'ipv6_nd_sll',
-  'ipv6_nd_tll',
-  'mpls_label',
-  'mpls_tc',
-  'mpls_bos',
-  'pbb_isid',
-  'tunnel_id',
-  'ipv6_exthdr',
-];
-
 const ONF_EXPERIMENTER = 0x4f4e4600;
 const NICIRA_EXPERIMENTER = 0x2320;
 /** ONF experimenter OXM fields Ryu's OF1.3 parser knows (ofproto_v1_3.oxm_types), by exp_type. */
 const ONF_OXM: Record<number, ExtField> = { 2560: { name: 'pbb_uca', kind: 'int' } };
 
-/** Ryu's field name for an OXM/NXM header (class + field), used for OXM ids and NX field references. */
+/**
+ * Ryu's field name for an OXM/NXM header (class + field), used for OXM ids and NX field references.
+ * Basic-class (0x8000) names are our codec's OXM names; 41 is pbb_uca (an OF1.4 field Ryu knows).
+ */
 export function ryuFieldName(oxmClass: number, oxmField: number): string {
   if (oxmClass === 0x8000)
-    return BASIC_NAMES[oxmField] ?? (oxmField === 41 ? 'pbb_uca' : `field_${oxmField}`);
+    return OXM_FIELDS[oxmField]?.name ?? (oxmField === 41 ? 'pbb_uca' : `field_${oxmField}`);
   if (oxmClass === 0x0000) return NXM0[oxmField]?.name ?? `nxm0_${oxmField}`;
   if (oxmClass === 0x0001) return NXM1[oxmField]?.name ?? `nxm1_${oxmField}`;
   return `class_${oxmClass}_${oxmField}`;
@@ -298,40 +261,32 @@ export function actionToRyu(a: Action): Obj {
 class NxReader {
   private pos = 0;
   constructor(readonly b: Uint8Array) {}
-  private need(n: number): void {
+  /** Moves past `n` bytes (throwing when fewer are left) and returns where they start. */
+  private take(n: number): number {
     if (this.pos + n > this.b.length) throw new Error(`NX action: needs ${n} byte(s) at ${this.pos}`);
+    const at = this.pos;
+    this.pos += n;
+    return at;
   }
   u8(): number {
-    this.need(1);
-    return this.b[this.pos++]!;
+    return this.b[this.take(1)]!;
   }
   u16(): number {
-    this.need(2);
-    const v = dv(this.b).getUint16(this.pos);
-    this.pos += 2;
-    return v;
+    return dv(this.b).getUint16(this.take(2));
   }
   u32(): number {
-    this.need(4);
-    const v = dv(this.b).getUint32(this.pos);
-    this.pos += 4;
-    return v;
+    return dv(this.b).getUint32(this.take(4));
   }
   u64(): Json {
-    this.need(8);
-    const v = dv(this.b).getBigUint64(this.pos);
-    this.pos += 8;
+    const v = dv(this.b).getBigUint64(this.take(8));
     return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
   }
   bytes(n: number): Uint8Array {
-    this.need(n);
-    const v = this.b.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return v;
+    const at = this.take(n);
+    return this.b.subarray(at, at + n);
   }
   skip(n: number): void {
-    this.need(n);
-    this.pos += n;
+    this.take(n);
   }
   get remaining(): number {
     return this.b.length - this.pos;
@@ -678,40 +633,35 @@ function tableFeaturePropToRyu(p: TableFeatureProperty): Obj {
       encodeMultipartReplyBody(w, { kind: 'tableFeatures', features: [{ ...EMPTY_TABLE, properties: [p] }] }),
     ) - 64;
   const withoutPad = (body: number) => 4 + body;
+  // Instruction and action ids: 4 bytes, or 8 + data for an experimenter's.
+  const idLen = (i: { experimenter?: number; data?: Uint8Array }) =>
+    i.experimenter === undefined ? 4 : 8 + (i.data?.length ?? 0);
   switch (p.type) {
     case 'instructions':
     case 'instructionsMiss':
       return wrap('OFPTableFeaturePropInstructions', {
         instruction_ids: p.ids.map((i) =>
-          wrap('OFPInstructionId', {
-            len: i.experimenter === undefined ? 4 : 8 + (i.data?.length ?? 0),
-            type: i.instructionType,
-          }),
+          wrap('OFPInstructionId', { len: idLen(i), type: i.instructionType }),
         ),
-        length: withoutPad(
-          p.ids.reduce((n, i) => n + (i.experimenter === undefined ? 4 : 8 + (i.data?.length ?? 0)), 0),
-        ),
-        type: p.type === 'instructions' ? 0 : 1,
+        length: withoutPad(p.ids.reduce((n, i) => n + idLen(i), 0)),
+        type: TableFeaturePropType[p.type],
       });
     case 'nextTables':
     case 'nextTablesMiss':
       return wrap('OFPTableFeaturePropNextTables', {
         length: withoutPad(p.tableIds.length),
         table_ids: p.tableIds,
-        type: p.type === 'nextTables' ? 2 : 3,
+        type: TableFeaturePropType[p.type],
       });
     case 'writeActions':
     case 'writeActionsMiss':
     case 'applyActions':
-    case 'applyActionsMiss': {
-      const idLen = (i: { experimenter?: number; data?: Uint8Array }) =>
-        i.experimenter === undefined ? 4 : 8 + (i.data?.length ?? 0);
+    case 'applyActionsMiss':
       return wrap('OFPTableFeaturePropActions', {
         action_ids: p.ids.map((i) => wrap('OFPActionId', { len: idLen(i), type: i.actionType })),
         length: withoutPad(p.ids.reduce((n, i) => n + idLen(i), 0)),
-        type: { writeActions: 4, writeActionsMiss: 5, applyActions: 6, applyActionsMiss: 7 }[p.type],
+        type: TableFeaturePropType[p.type],
       });
-    }
     case 'experimenter':
     case 'experimenterMiss': {
       const words: number[] = [];
@@ -721,23 +671,15 @@ function tableFeaturePropToRyu(p: TableFeatureProperty): Obj {
         exp_type: p.expType,
         experimenter: p.experimenter,
         length: withoutPad(8 + p.data.length),
-        type: p.type === 'experimenter' ? 0xfffe : 0xffff,
+        type: TableFeaturePropType[p.type],
       });
     }
     case 'unknown':
       return wrap('OFPTableFeaturePropUnknown', { data: b64(p.data), length: padded, type: p.propertyType });
     default: {
-      const idLen = (i: OxmId) => (i.experimenter === undefined ? 4 : 8);
-      const types = {
-        match: 8,
-        wildcards: 10,
-        writeSetfield: 12,
-        writeSetfieldMiss: 13,
-        applySetfield: 14,
-        applySetfieldMiss: 15,
-      };
+      const oxmIdLen = (i: OxmId) => (i.experimenter === undefined ? 4 : 8);
       return wrap('OFPTableFeaturePropOxm', {
-        length: withoutPad(p.oxmIds.reduce((n, i) => n + idLen(i), 0)),
+        length: withoutPad(p.oxmIds.reduce((n, i) => n + oxmIdLen(i), 0)),
         oxm_ids: p.oxmIds.map((i) =>
           wrap('OFPOxmId', {
             hasmask: i.hasMask ? 1 : 0,
@@ -745,7 +687,7 @@ function tableFeaturePropToRyu(p: TableFeatureProperty): Obj {
             type: ryuFieldName(i.oxmClass, i.oxmField),
           }),
         ),
-        type: types[p.type],
+        type: TableFeaturePropType[p.type],
       });
     }
   }
@@ -837,27 +779,8 @@ const REQUEST_CLASSES: Record<MultipartRequestBody['kind'], string> = {
   unknown: 'OFPMultipartRequestUnknown',
 };
 
-const MP_TYPE: Record<MultipartRequestBody['kind'], number> = {
-  desc: 0,
-  flow: 1,
-  aggregate: 2,
-  table: 3,
-  portStats: 4,
-  queue: 5,
-  group: 6,
-  groupDesc: 7,
-  groupFeatures: 8,
-  meter: 9,
-  meterConfig: 10,
-  meterFeatures: 11,
-  tableFeatures: 12,
-  portDesc: 13,
-  experimenter: 0xffff,
-  unknown: -1,
-};
-
 function requestToRyu(flags: number, b: MultipartRequestBody): Obj {
-  const type = b.kind === 'unknown' ? b.multipartType : MP_TYPE[b.kind];
+  const type = b.kind === 'unknown' ? b.multipartType : MULTIPART_TYPE_OF_KIND[b.kind];
   const common = { flags, type };
   switch (b.kind) {
     case 'flow':
@@ -897,7 +820,7 @@ function requestToRyu(flags: number, b: MultipartRequestBody): Obj {
 }
 
 function replyToRyu(flags: number, b: MultipartReplyBody): Obj {
-  const type = b.kind === 'unknown' ? b.multipartType : MP_TYPE[b.kind];
+  const type = b.kind === 'unknown' ? b.multipartType : MULTIPART_TYPE_OF_KIND[b.kind];
   const reply = (cls: string, body: Json): Obj => wrap(cls, { body, flags, type });
   switch (b.kind) {
     case 'desc':

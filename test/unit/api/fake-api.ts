@@ -67,6 +67,7 @@ import type {
 import { ipv4ToNumber, ipv6ToBytes, macToBigInt, macToBytes } from '../../../src/packet/address.ts';
 import { parsePacket } from '../../../src/packet/parse.ts';
 import { type Logger, rootLogger } from '../../../src/util/log.ts';
+import { setL4Fields } from '../../helpers/flow-table.ts';
 
 export type DpidLike = bigint | number;
 const toDpid = (d: DpidLike): bigint => (typeof d === 'bigint' ? d : BigInt(d));
@@ -233,20 +234,7 @@ export function packetFields(frame: Uint8Array, inPort: number, metadata = 0n): 
       m.set('ipv6_dst', bytesToBig(ipv6ToBytes(l3.dst)));
     }
     m.set('ip_proto', BigInt(l3.protocol));
-    const l4 = p.l4;
-    if (l4?.kind === 'tcp') {
-      m.set('tcp_src', BigInt(l4.srcPort));
-      m.set('tcp_dst', BigInt(l4.dstPort));
-    } else if (l4?.kind === 'udp') {
-      m.set('udp_src', BigInt(l4.srcPort));
-      m.set('udp_dst', BigInt(l4.dstPort));
-    } else if (l4?.kind === 'icmp') {
-      m.set('icmpv4_type', BigInt(l4.type));
-      m.set('icmpv4_code', BigInt(l4.code));
-    } else if (l4?.kind === 'icmpv6') {
-      m.set('icmpv6_type', BigInt(l4.type));
-      m.set('icmpv6_code', BigInt(l4.code));
-    }
+    setL4Fields(m, p.l4);
   }
   return m;
 }

@@ -31,6 +31,7 @@ import type {
 } from '../../../src/openflow/types.ts';
 import { fieldAccepts, matchCovers, matchKey } from '../../../src/shim/match.ts';
 import type { PhysicalCommand, Step } from '../../../src/shim/model.ts';
+import { inActionSetOrder, inInstructionOrder } from '../../helpers/flow-table.ts';
 
 export class SimError extends Error {
   override readonly name = 'SimError';
@@ -317,34 +318,6 @@ const PORT_DOWN = 1;
 const NO_RECV = 4;
 const NO_FWD = 0x20;
 
-/** Instruction execution order of OpenFlow 1.3 (5.9). */
-const INSTRUCTION_ORDER: Record<string, number> = {
-  meter: 0,
-  applyActions: 1,
-  clearActions: 2,
-  writeActions: 3,
-  writeMetadata: 4,
-  gotoTable: 5,
-};
-
-/** Action set execution order (5.10), by action type. */
-const ACTION_SET_ORDER: Record<string, number> = {
-  copyTtlIn: 0,
-  popVlan: 1,
-  popMpls: 1,
-  popPbb: 1,
-  pushMpls: 2,
-  pushPbb: 3,
-  pushVlan: 4,
-  copyTtlOut: 5,
-  decMplsTtl: 6,
-  decNwTtl: 6,
-  setField: 7,
-  setQueue: 8,
-  group: 9,
-  output: 10,
-};
-
 export class FakeNetwork {
   readonly switches = new Map<bigint, FakeSwitch>();
   private readonly links = new Map<string, { dpid: bigint; port: number }>();
@@ -492,9 +465,7 @@ export class FakeNetwork {
       rule.bytes += BigInt(p.bytes);
       ctx.cookie = rule.cookie;
       let next: number | undefined;
-      const instructions = [...rule.instructions].sort(
-        (a, b) => (INSTRUCTION_ORDER[a.type] ?? 9) - (INSTRUCTION_ORDER[b.type] ?? 9),
-      );
+      const instructions = inInstructionOrder(rule.instructions);
       for (const i of instructions) {
         if (i.type === 'applyActions') this.execActions(ctx, i.actions, p, false);
         else if (i.type === 'clearActions') actionSet.clear();
@@ -508,9 +479,7 @@ export class FakeNetwork {
       if (next === undefined) break;
       ctx.tableId = next;
     }
-    const set = [...actionSet.values()].sort(
-      (a, b) => (ACTION_SET_ORDER[a.type] ?? 99) - (ACTION_SET_ORDER[b.type] ?? 99),
-    );
+    const set = inActionSetOrder(actionSet.values());
     const hasGroup = set.some((a) => a.type === 'group');
     this.execActions(
       ctx,
@@ -561,9 +530,7 @@ export class FakeNetwork {
     const run = (b: Bucket) => {
       if (b.actions.filter((a) => a.type === 'output' || a.type === 'group').length > 1)
         throw new SimError(`${ctx.sw.dpid}: bucket of group ${groupId.toString(16)} forwards more than once`);
-      const set = [...b.actions].sort(
-        (x, y) => (ACTION_SET_ORDER[x.type] ?? 99) - (ACTION_SET_ORDER[y.type] ?? 99),
-      );
+      const set = inActionSetOrder(b.actions);
       this.execActions(ctx, set, { ...p, vlans: [...p.vlans] }, false);
     };
     if (g.groupType === GroupType.ALL) for (const b of g.buckets) run(b);
