@@ -23,10 +23,10 @@ import type {
   Outgoing,
   Port as PortDesc,
 } from '../openflow/types.ts';
-import { fieldKey, getField, matchCovers, matchesOverlap, matchKey } from './match.ts';
+import { bigField, fieldKey, getField, matchCovers, matchesOverlap, matchKey } from './match.ts';
 import type { MigrationState, VirtualGroup, VirtualRule } from './model.ts';
 import { getOrCreate, ShimCommandError } from './model.ts';
-import { MAX_APP_TABLE, ruleIdOfCookie } from './pipeline.ts';
+import { FROM_TUNNEL, MAX_APP_TABLE, ruleIdOfCookie } from './pipeline.ts';
 import type { MigrationPlan } from './plan.ts';
 import { targetState as computeTargetState, type NetworkState } from './target.ts';
 
@@ -98,6 +98,13 @@ export interface XidEntry {
   reported: boolean;
 }
 
+/** Counters of one physical port (restart: its next reading is the baseline of a new series). */
+interface PortSeries {
+  base: bigint[];
+  seen: bigint[];
+  restart?: boolean;
+}
+
 /** A counter series of one physical object (port, table) that can reset when its switch restarts. */
 interface Series {
   base: Counters[];
@@ -153,6 +160,11 @@ function cookieSelects(rule: VirtualRule, cookie: bigint, mask: bigint): boolean
   return (rule.cookie & mask) === (cookie & mask);
 }
 
+/** Strict identity of a rule in a virtual table (OpenFlow: table, priority and exact match). */
+function strictKeyOf(tableId: number, priority: number, match: Match): string {
+  return `${tableId}/${priority}/${matchKey(match)}`;
+}
+
 /** The copy-variant key of a physical match (its metadata field). */
 export function variantKey(match: Match): string {
   const m = getField(match, 'metadata');
@@ -164,13 +176,15 @@ export class Ledger {
   private readonly ruleById = new Map<number, RuleRecord>();
   /** vdpid -> ids of live virtual rules. */
   private readonly tables = new Map<bigint, Set<number>>();
+  /** vdpid -> strict identity (table, priority, canonical match) -> id of the live rule: ADD finds its twin in O(1). */
+  private readonly strictIndex = new Map<bigint, Map<string, number>>();
   private readonly groupTables = new Map<bigint, Map<number, VirtualGroup>>();
   /** `${dpid}/${ruleId}/${variant}` -> copy. */
   private readonly copies = new Map<string, CopyRecord>();
   private readonly buffers = new Map<bigint, { next: number; entries: Map<number, BufferEntry> }>();
   private readonly xids = new Map<string, XidEntry>();
   /** `${dpid}/${port}` -> port counter series (8 counters: rx/tx packets/bytes/dropped/errors). */
-  private readonly portSeries = new Map<string, { base: bigint[]; seen: bigint[] }>();
+  private readonly portSeries = new Map<string, PortSeries>();
   private readonly tableSeries = new Map<string, Series>();
   /** `${vdpid}` -> last virtual port-stats / table-stats shown (floors). */
   private readonly portFloors = new Map<string, bigint[]>();
@@ -210,11 +224,13 @@ export class Ledger {
       case FlowModCommand.ADD: {
         if (mod.tableId > MAX_APP_TABLE)
           throw new ShimCommandError(ErrorType.FLOW_MOD_FAILED, BAD_TABLE_ID, `table ${mod.tableId}`);
-        const rules = this.rules(vdpid);
-        const same = rules.find(strictSame);
+        const index = getOrCreate(this.strictIndex, vdpid, () => new Map<string, number>());
+        const key = strictKeyOf(mod.tableId, mod.priority, mod.match);
+        const sameId = index.get(key);
+        const same = sameId !== undefined ? this.ruleById.get(sameId) : undefined;
         if (
           mod.flags & FlowModFlags.CHECK_OVERLAP &&
-          rules.some(
+          this.rules(vdpid).some(
             (r) =>
               r !== same &&
               r.tableId === mod.tableId &&
@@ -246,6 +262,7 @@ export class Ledger {
         if (same && mod.flags & FlowModFlags.RESET_COUNTS) this.resetCopyCounters(same.id);
         this.ruleById.set(rule.id, rule);
         this.table(vdpid).add(rule.id);
+        index.set(key, rule.id);
         effect.added.push(rule);
         return effect;
       }
@@ -285,6 +302,9 @@ export class Ledger {
   /** Take a rule out of its virtual table (it stays known until its copies reported). */
   markRemoved(r: RuleRecord, reason: number, now: number): void {
     this.tables.get(r.vdpid)?.delete(r.id);
+    const index = this.strictIndex.get(r.vdpid);
+    const key = strictKeyOf(r.tableId, r.priority, r.match);
+    if (index?.get(key) === r.id) index.delete(key);
     r.removal ??= { reason, at: now };
   }
 
@@ -405,11 +425,27 @@ export class Ledger {
     }
   }
 
+  /**
+   * Bytes a tunnel tag adds to a packet (set from the plan's encoding). Copies keep the switch's counters as
+   * they are; what the app is shown of a FROM_TUNNEL variant (it only matches packets that came through the
+   * tunnel) leaves the tags out, as the switch counted each packet's bytes as it arrived, tag included, although
+   * table 0 pops it before any app rule sees the packet.
+   */
+  tunnelOverheadBytes = 0;
+
+  private appCounters(c: CopyRecord, raw: Counters): Counters {
+    if (this.tunnelOverheadBytes === 0) return raw;
+    const meta = bigField(c.match, 'metadata');
+    if (!meta || (meta.value & FROM_TUNNEL) === 0n) return raw;
+    const tags = raw.packets * BigInt(this.tunnelOverheadBytes);
+    return { packets: raw.packets, bytes: raw.bytes > tags ? raw.bytes - tags : 0n };
+  }
+
   /** A copy is gone (flow-removed or switch lost): fold its counters into the rule and drop the record. */
   dropCopy(c: CopyRecord, final?: Counters): void {
     const r = this.ruleById.get(c.ruleId);
     const last = final ?? c.seen;
-    if (r) r.retired = add(r.retired, add(c.base, last));
+    if (r) r.retired = add(r.retired, this.appCounters(c, add(c.base, last)));
     this.copies.delete(this.copyKey(c.dpid, c.ruleId, c.variant));
   }
 
@@ -431,7 +467,7 @@ export class Ledger {
   /** Sum over retired and current copies, never below what the app was last shown; records the answer. */
   reportRuleCounters(r: RuleRecord): Counters {
     let total = r.retired;
-    for (const c of this.copiesOf(r.id)) total = add(total, add(c.base, c.seen));
+    for (const c of this.copiesOf(r.id)) total = add(total, this.appCounters(c, add(c.base, c.seen)));
     r.reported = atLeast(total, r.reported);
     return r.reported;
   }
@@ -465,7 +501,15 @@ export class Ledger {
   /** Remember which app command a physical message (dpid, xid) was sent for. */
   recordXid(dpid: bigint, physicalXid: number, entry: Omit<XidEntry, 'reported'>): void {
     this.xids.set(`${dpid}/${physicalXid}`, { ...entry, reported: false });
-    if (this.xids.size > MAX_XIDS) this.xids.delete(this.xids.keys().next().value!);
+    // Forget the oldest quarter in one pass: deleting one entry per insert made every insert walk the
+    // deleted slots at the front of the Map (keys().next()), O(MAX_XIDS) per app command.
+    if (this.xids.size > MAX_XIDS) {
+      let drop = this.xids.size - (MAX_XIDS * 3) / 4;
+      for (const k of this.xids.keys()) {
+        if (drop-- <= 0) break;
+        this.xids.delete(k);
+      }
+    }
   }
 
   lookupXid(dpid: bigint, physicalXid: number): XidEntry | undefined {
@@ -491,15 +535,43 @@ export class Ledger {
     values: readonly bigint[] | undefined,
     width: number,
   ): bigint[] {
-    const s = getOrCreate(this.portSeries, `${dpid}/${port}`, () => ({
-      base: new Array<bigint>(width).fill(0n),
-      seen: new Array<bigint>(width).fill(0n),
-    }));
+    const s = getOrCreate(
+      this.portSeries,
+      `${dpid}/${port}`,
+      (): PortSeries => ({
+        base: new Array<bigint>(width).fill(0n),
+        seen: new Array<bigint>(width).fill(0n),
+      }),
+    );
     if (values) {
-      if (values.some((v, i) => v < (s.seen[i] ?? 0n))) s.base = s.base.map((b, i) => b + (s.seen[i] ?? 0n));
+      if (s.restart) {
+        // The first reading of a re-attached port is its baseline (see restartPortSeries).
+        s.base = s.base.map((b, i) => b - (values[i] ?? 0n));
+        s.restart = false;
+      } else if (values.some((v, i) => v < (s.seen[i] ?? 0n)))
+        s.base = s.base.map((b, i) => b + (s.seen[i] ?? 0n));
       s.seen = [...values];
     }
     return s.base.map((b, i) => b + (s.seen[i] ?? 0n));
+  }
+
+  /**
+   * A physical port was attached (port-status ADD): what its interface counted before belongs to no virtual
+   * port (an interface can be re-used: a host's veth moved from one bridge to another keeps its counters), so
+   * the next reading starts a new series on top of the total so far.
+   */
+  restartPortSeries(dpid: bigint, port: number, width: number): void {
+    const s = getOrCreate(
+      this.portSeries,
+      `${dpid}/${port}`,
+      (): PortSeries => ({
+        base: new Array<bigint>(width).fill(0n),
+        seen: new Array<bigint>(width).fill(0n),
+      }),
+    );
+    s.base = s.base.map((b, i) => b + (s.seen[i] ?? 0n));
+    s.seen = new Array<bigint>(width).fill(0n);
+    s.restart = true;
   }
 
   /** Per-element floor for what a virtual port shows. */
@@ -565,7 +637,14 @@ export class Ledger {
     const l = new Ledger();
     l.nextRuleId = d.nextRuleId;
     for (const r of d.rules as RuleRecord[]) l.ruleById.set(r.id, r);
-    for (const [vdpid, ids] of d.live as [bigint, number[]][]) l.tables.set(vdpid, new Set(ids));
+    for (const [vdpid, ids] of d.live as [bigint, number[]][]) {
+      l.tables.set(vdpid, new Set(ids));
+      const index = getOrCreate(l.strictIndex, vdpid, () => new Map<string, number>());
+      for (const id of ids) {
+        const r = l.ruleById.get(id);
+        if (r) index.set(strictKeyOf(r.tableId, r.priority, r.match), id);
+      }
+    }
     for (const g of d.groups as VirtualGroup[]) {
       const t = getOrCreate(l.groupTables, g.vdpid, () => new Map());
       t.set(g.groupId, g);

@@ -46,7 +46,7 @@ import type {
 } from '../openflow/types.ts';
 import type { Counters, Ledger, RuleRecord, XidEntry } from './ledger.ts';
 import { ruleForwardsTo, variantKey } from './ledger.ts';
-import { bigField, matchCovers, numericField } from './match.ts';
+import { bigField, matchCovers, matchKey, numericField } from './match.ts';
 import type { MigrationState, PhysicalMessage, Side, VirtualRule } from './model.ts';
 import { ShimCommandError } from './model.ts';
 import {
@@ -964,6 +964,22 @@ export function mergeStats(
   }
 }
 
+/** A physical port was attached (port-status ADD): its counters start a new series at their next reading. */
+export function portAttached(ctx: ShimContext, dpid: bigint, portNo: number): void {
+  ctx.ledger.restartPortSeries(dpid, portNo, PORT_COUNTERS.length);
+}
+
+/** Port counters read from a switch outside an app request (e.g. the baseline of an attached port). */
+export function observePortStats(ctx: ShimContext, dpid: bigint, stats: readonly PortStats[]): void {
+  for (const s of stats)
+    ctx.ledger.observePortCounters(
+      dpid,
+      s.portNo,
+      PORT_COUNTERS.map((k) => s[k]),
+      PORT_COUNTERS.length,
+    );
+}
+
 const PORT_COUNTERS = [
   'rxPackets',
   'txPackets',
@@ -1004,6 +1020,45 @@ export function translateError(
   ctx.ledger.markXidReported(entry);
   const data = encode ? encode(entry.request).subarray(0, 64) : new Uint8Array(0);
   return { vdpid: entry.vdpid, msg: { ...msg, xid: entry.appXid, data }, request: entry.request };
+}
+
+/**
+ * A switch refused an app flow-mod that added a rule. On a real switch the rule is then not in the table, so
+ * it must not stay in the virtual one either (else flow stats list it, and a later copy of it, e.g. ASAP's
+ * finalize, is refused again and fails the transition). Its copies go at once: one another switch accepted
+ * is deleted, quietly (the app never had the rule: no flow-removed). Limitation: an ADD that replaced an
+ * identical rule and was refused takes the replaced rule with it (the switch would have kept it).
+ */
+export function revokeRefusedRule(
+  ctx: ShimContext,
+  dpid: bigint,
+  msg: ErrorMsg | ErrorExperimenterMsg,
+): ShimOutput {
+  const out = emptyOutput();
+  const req = ctx.ledger.lookupXid(dpid, msg.xid)?.request;
+  if (req?.type !== 'flowMod' || req.command !== FlowModCommand.ADD) return out;
+  const vdpid = ctx.ledger.lookupXid(dpid, msg.xid)!.vdpid;
+  const key = matchKey(req.match);
+  const rule = ctx.ledger
+    .rules(vdpid)
+    .find((r) => r.tableId === req.tableId && r.priority === req.priority && matchKey(r.match) === key);
+  // Only while the refused ADD is what the virtual table holds (not a later ADD or MODIFY of the same rule).
+  if (!rule || rule.cookie !== req.cookie || !sameInstructions(rule.instructions, req.instructions))
+    return out;
+  for (const c of ctx.ledger.copiesOf(rule.id)) {
+    if (c.state === 'live') emit(ctx, out, c.dpid, deleteFlow(copyAsRule(c)));
+    ctx.ledger.dropCopy(c);
+  }
+  ctx.ledger.markRemoved(rule, FlowRemovedReason.DELETE, ctx.now);
+  ctx.ledger.forgetRule(rule.id);
+  return out;
+}
+
+function sameInstructions(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a === b) return true;
+  const text = (x: unknown) =>
+    JSON.stringify(x, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? [...v] : v));
+  return text(a) === text(b);
 }
 
 /** Record the xids a translated app command went out with (call once the runtime assigned them). */

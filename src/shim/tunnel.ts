@@ -10,6 +10,8 @@ export interface TunnelEncoding {
   readonly kind: string;
   /** Largest tag the encoding can carry (tags start at 1). */
   readonly maxTag: number;
+  /** Bytes the tag adds to a packet (switches count a tunnelled packet's bytes with its tag). */
+  readonly overheadBytes: number;
   /** Actions that tag a packet (applied just before output to the tunnel port). */
   push(tag: number): Action[];
   /** Match fields selecting packets that carry `tag` (combined with in_port=tunnel). */
@@ -22,6 +24,7 @@ export interface TunnelEncoding {
 export const vlanEncoding: TunnelEncoding = Object.freeze({
   kind: 'vlan',
   maxTag: 4094,
+  overheadBytes: 4,
   push(tag: number): Action[] {
     checkTag(tag, 4094);
     return [

@@ -23,7 +23,7 @@ import type {
   ReplyTo,
 } from '../../api/types.ts';
 import { DatapathGoneError } from '../../api/types.ts';
-import { FlowModCommand, GroupModCommand } from '../../openflow/constants.ts';
+import { FlowModCommand, GroupModCommand, NO_BUFFER, PortReason } from '../../openflow/constants.ts';
 import type {
   ErrorExperimenterMsg,
   ErrorMsg,
@@ -61,7 +61,7 @@ import {
   type Step,
 } from '../model.ts';
 import { ArrivalBoard, createMover, type HostMover, type MoverDeps, type MoveTimes } from '../movers.ts';
-import { appSides } from '../pipeline.ts';
+import { appSides, encodingOf } from '../pipeline.ts';
 import { formatDpid, type MigrationPlan, planIndex, planToObject } from '../plan.ts';
 import {
   initialState,
@@ -78,7 +78,10 @@ import {
   barrierTargets,
   copiesLost,
   mergeStats,
+  observePortStats,
+  portAttached,
   recordCommandXids,
+  revokeRefusedRule,
   type ShimContext,
   statsFanout,
   translateAppCommand,
@@ -207,6 +210,8 @@ export class ShimController implements ControllerApi, MigrationDriver, VirtualHo
   private readonly unknownDpids = new Set<bigint>();
   private metrics: Metrics;
   private busy: string | undefined;
+  /** The target state of the host-move transition whose steps are in flight (see packetOutNow). */
+  private moveTarget: MigrationState | undefined;
   private saveTimer: NodeJS.Timeout | undefined;
   private console: ConsoleServer | undefined;
   /** Messages of the exclusive operation running now (xid -> where), to catch the switches' errors. */
@@ -230,6 +235,7 @@ export class ShimController implements ControllerApi, MigrationDriver, VirtualHo
     this.migration = migration;
     this.state = migration.state;
     this.ledger = ledger;
+    ledger.tunnelOverheadBytes = encodingOf(this.plan).overheadBytes;
     this.policy = policyFor(this.state.algorithm);
     this.now = opts.now ?? Date.now;
     this.startedAt = this.now();
@@ -389,8 +395,31 @@ export class ShimController implements ControllerApi, MigrationDriver, VirtualHo
   appSend(dp: VirtualDatapath, command: AppCommand): number {
     const xid = command.xid ?? dp.nextXid();
     const cmd = { ...command, xid } as AppCommand;
-    this.gate.defer(() => this.applyAppCommand(dp, cmd, xid));
+    if (this.packetOutNow(dp, cmd)) this.applyAppCommand(dp, cmd, xid);
+    else this.gate.defer(() => this.applyAppCommand(dp, cmd, xid));
     return xid;
+  }
+
+  /**
+   * May this app command go out now although a transition holds the gate? Only a packet-out without a buffer
+   * while a host move's steps are in flight (egress group buckets change; the sides, ports and group ids a
+   * packet-out names exist before, during and after), when nothing is queued before it (the app's order is
+   * kept) and it translates the same against the states before and after the move. Held back instead, it
+   * would wait for the move's barriers (100s of ms on a busy switch) and reach the moving host after its
+   * link went down: a packet the app forwards itself would be lost although it was sent well before.
+   */
+  private packetOutNow(dp: VirtualDatapath, cmd: AppCommand): boolean {
+    if (!this.moveTarget || !this.gate.closed || this.gate.waiting > 0) return false;
+    if (cmd.type !== 'packetOut' || cmd.bufferId !== NO_BUFFER) return false;
+    try {
+      const before = translateAppCommand(this.ctx(), dp.id, cmd).physical;
+      const after = translateAppCommand({ ...this.ctx(), state: this.moveTarget }, dp.id, cmd).physical;
+      const text = (ms: readonly PhysicalMessage[]) =>
+        JSON.stringify(ms, (k, v) => (k === 'data' ? undefined : typeof v === 'bigint' ? `${v}n` : v));
+      return text(before) === text(after);
+    } catch {
+      return false;
+    }
   }
 
   appRequest<R extends AppRequest>(
@@ -636,16 +665,41 @@ export class ShimController implements ControllerApi, MigrationDriver, VirtualHo
     this.ledgerChanged();
   }
 
-  private onPortStatus(dpid: bigint, _msg: PortStatus): void {
+  private onPortStatus(dpid: bigint, msg: PortStatus): void {
     if (!this.inPlan(dpid)) return;
     const c = planIndex(this.plan).byPhysical.get(dpid);
+    if (c && msg.reason === PortReason.ADD) this.portAttached(dpid, msg.port.portNo);
     if (c && !this.vdps.get(c.vs.dpid)?.announced) return; // the view is taken when it comes up
     this.deliver(translatePortStatus(this.ctx(), dpid, this.portsOf));
+  }
+
+  /**
+   * A port was attached to a copy (a host arriving): read its counters at once, as the baseline of its new
+   * series (an interface that existed before, e.g. a veth moved between bridges, brings its old counters).
+   */
+  private portAttached(dpid: bigint, portNo: number): void {
+    portAttached(this.ctx(), dpid, portNo);
+    const dp = this.below.datapath(dpid);
+    if (!dp?.connected) return;
+    dp.stats({ kind: 'portStats', portNo }, { timeoutMs: this.requestTimeoutMs }).then(
+      (body) => {
+        if (body.kind === 'portStats') this.gate.defer(() => observePortStats(this.ctx(), dpid, body.stats));
+      },
+      (err: unknown) =>
+        this.log.debug({ dpid: formatDpid(dpid), portNo, err: errText(err) }, 'port baseline'),
+    );
   }
 
   private onError(ev: ErrorEvent): void {
     const dpid = ev.dp.id;
     if (!this.inPlan(dpid)) return;
+    // A refused app ADD leaves the virtual table as the switch left its own (after the app hears of it).
+    const msg = ev.msg;
+    this.gate.defer(() => {
+      const out = revokeRefusedRule(this.ctx(), dpid, msg);
+      for (const m of out.physical) this.sendPhysical(m, this.metrics.phases.app, false);
+      this.ledgerChanged();
+    });
     const e = translateError(this.ctx(), dpid, ev.msg);
     if (e) {
       const dp = this.vdps.get(e.vdpid);
@@ -831,10 +885,14 @@ export class ShimController implements ControllerApi, MigrationDriver, VirtualHo
       this.emit(stepEvent(kind, host, 'start', this.now()));
       const figures = this.metrics.phases[phaseOfTransition(kind)];
       let error: unknown;
+      const move = kind === 'startMove' || kind === 'hostArrived' || kind === 'cancelMove';
+      if (move) this.moveTarget = t.to;
       try {
         await this.applySteps(t.steps, figures, this.drainMs);
       } catch (err) {
         error = err;
+      } finally {
+        if (move) this.moveTarget = undefined;
       }
       this.state = t.to;
       this.noteRules(before, after);
