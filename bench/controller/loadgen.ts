@@ -8,6 +8,14 @@
 //   throughput  each switch keeps `window` packet-ins outstanding (one more is sent per flow-mod
 //               received); window 0 = cbench's default behaviour: keep the socket full
 //   latency     each switch has one packet-in outstanding; time from send to its flow-mod
+// For the migration shim (run.ts --shim): --hold waits for a line on stdin after the handshake (the bench
+// prepares a migration then); --count-base-only counts a flow-mod as an answer only if it is not one of
+// the shim's FROM_TUNNEL variants (Tunnel ASAP, prepared, sends two copies of each rule to an old switch:
+// the base one and the variant for its in_port); --tunnel-port N advertises one more port (the plan's
+// tunnel port); --shim-pipeline sends packet-ins as an old switch running the shim's pipeline does: from
+// physical table 1 (the app's table 0), with the logical in_port in the metadata, and the cookie of the
+// table-miss rule's copy (taken from the first priority-0 flow-mod with the shim's app-copy cookie).
+// Flow and group-desc dumps are answered empty (the shim reconciles every switch it meets).
 // The hot path does no encoding: every packet-in is pre-built at start-up and written from a pool;
 // incoming messages are only framed (type and length read from the header).
 
@@ -31,6 +39,10 @@ const { values: args } = parseArgs({
     loops: { type: 'string', default: '5' },
     'settle-ms': { type: 'string', default: '1000' },
     'connect-timeout-s': { type: 'string', default: '20' },
+    hold: { type: 'boolean', default: false },
+    'count-base-only': { type: 'boolean', default: false },
+    'tunnel-port': { type: 'string', default: '0' },
+    'shim-pipeline': { type: 'boolean', default: false },
   },
 });
 
@@ -44,6 +56,14 @@ const WARMUP_MS = Number(args['warmup-s']) * 1000;
 const DURATION_MS = Number(args['duration-s']) * 1000;
 const LOOPS = Number(args.loops);
 const SETTLE_MS = Number(args['settle-ms']);
+const HOLD = args.hold === true;
+const COUNT_BASE_ONLY = args['count-base-only'] === true;
+const TUNNEL_PORT = Number(args['tunnel-port']);
+const SHIM_PIPELINE = args['shim-pipeline'] === true;
+/** src/shim/pipeline.ts: APP_COPY_COOKIE (top 16 bits of the cookie of an app rule's copy). */
+const APP_COPY_COOKIE_TOP = 0x5e4e;
+/** Offset of the cookie in an OpenFlow 1.3 packet-in. */
+const PACKET_IN_COOKIE_AT = 16;
 const POOL = 1024;
 const STALL_MS = 2000;
 /** window 0: keep this many bytes queued in the socket at most (cbench: "keep the socket full"). */
@@ -58,6 +78,25 @@ function sleep(ms: number): Promise<void> {
 
 function macBytes(sw: number, i: number): number[] {
   return [0x02, 0x00, (sw >> 8) & 0xff, sw & 0xff, (i >> 8) & 0xff, i & 0xff];
+}
+
+/**
+ * Is this flow-mod (at buf[pos..pos+len)) one of the shim's FROM_TUNNEL variants? Its match carries the
+ * metadata field (OXM class 0x8000, field 2) with bit 48 set (src/shim/pipeline.ts FROM_TUNNEL).
+ */
+function fromTunnelVariant(buf: Buffer, pos: number, len: number): boolean {
+  if (len < 56) return false;
+  const matchLen = (buf[pos + 50]! << 8) | buf[pos + 51]!;
+  const end = Math.min(pos + 48 + matchLen, pos + len);
+  let at = pos + 52;
+  while (at + 4 <= end) {
+    const cls = (buf[at]! << 8) | buf[at + 1]!;
+    const field = buf[at + 2]! >> 1;
+    const l = buf[at + 3]!;
+    if (cls === 0x8000 && field === 2 && at + 12 <= end) return (buf[at + 5]! & 1) === 1;
+    at += 4 + l;
+  }
+  return false;
 }
 
 function portOf(i: number): number {
@@ -85,9 +124,12 @@ function packetIn(inPort: number, data: Uint8Array): Buffer {
     bufferId: 0xffffffff,
     totalLen: data.length,
     reason: 0,
-    tableId: 0,
+    tableId: SHIM_PIPELINE ? 1 : 0,
     cookie: 0n,
-    match: matchOf({ in_port: inPort }),
+    // The shim's table 0 writes the logical in_port to metadata bits 32..47 (host ports: identity here).
+    match: SHIM_PIPELINE
+      ? matchOf({ in_port: inPort, metadata: BigInt(inPort) << 32n })
+      : matchOf({ in_port: inPort }),
     data,
   });
 }
@@ -112,6 +154,8 @@ class EmuSwitch {
   socket!: Socket;
   featured = false;
   flowMods = 0;
+  /** Flow-mods not counted as answers (FROM_TUNNEL variants, --count-base-only). */
+  variantFlowMods = 0;
   packetOuts = 0;
   /** Packet-ins sent and not yet answered by a flow-mod (throughput mode). */
   outstanding = 0;
@@ -123,6 +167,7 @@ class EmuSwitch {
   private readonly pool: Buffer[] = [];
   private poolAt = 0;
   private readonly learn: Buffer[] = [];
+  private cookieLearnt = !SHIM_PIPELINE;
 
   constructor(
     readonly index: number,
@@ -200,8 +245,12 @@ class EmuSwitch {
       if (n - pos < len) break;
       const type = buf[pos + 1]!;
       if (type === MSG_FLOW_MOD) {
-        this.flowMods++;
-        answered++;
+        if (!this.cookieLearnt) this.learnCookie(buf, pos);
+        if (COUNT_BASE_ONLY && fromTunnelVariant(buf, pos, len)) this.variantFlowMods++;
+        else {
+          this.flowMods++;
+          answered++;
+        }
       } else if (type === MSG_PACKET_OUT) {
         this.packetOuts++;
       } else {
@@ -211,6 +260,17 @@ class EmuSwitch {
     }
     if (pos < n) this.rest = buf.subarray(pos);
     if (answered > 0 && this.running) this.answered(answered);
+  }
+
+  /** --shim-pipeline: the table-miss copy's cookie goes into every packet-in (as its rule would set it). */
+  private learnCookie(buf: Buffer, pos: number): void {
+    const top = (buf[pos + 8]! << 8) | buf[pos + 9]!;
+    const priority = (buf[pos + 30]! << 8) | buf[pos + 31]!;
+    if (top !== APP_COPY_COOKIE_TOP || priority !== 0 || buf[pos + 25] !== 0 /* ADD */) return;
+    const cookie = buf.subarray(pos + 8, pos + 16);
+    for (const b of this.pool) b.set(cookie, PACKET_IN_COOKIE_AT);
+    for (const b of this.learn) b.set(cookie, PACKET_IN_COOKIE_AT);
+    this.cookieLearnt = true;
   }
 
   /** Flow-mods came back: record latency / refill the window. */
@@ -306,6 +366,7 @@ class EmuSwitch {
         if (mpType === 13) {
           const ports: Port[] = [];
           for (let p = 1; p <= P; p++) ports.push(portDesc(p, this.index + 1));
+          if (TUNNEL_PORT > 0) ports.push(portDesc(TUNNEL_PORT, this.index + 1));
           this.reply({ type: 'multipartReply', xid, flags: 0, body: { kind: 'portDesc', ports } });
         } else if (mpType === 0) {
           this.reply({
@@ -321,6 +382,10 @@ class EmuSwitch {
               dpDesc: `sw${this.index + 1}`,
             },
           });
+        } else if (mpType === 1) {
+          this.reply({ type: 'multipartReply', xid, flags: 0, body: { kind: 'flow', stats: [] } });
+        } else if (mpType === 7) {
+          this.reply({ type: 'multipartReply', xid, flags: 0, body: { kind: 'groupDesc', groups: [] } });
         } else {
           this.reply({
             type: 'error',
@@ -371,6 +436,23 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+/** --hold: resolves on the first line on stdin ("go"). */
+function waitForGo(): Promise<void> {
+  return new Promise((resolve) => {
+    let text = '';
+    const onData = (d: Buffer) => {
+      text += d.toString();
+      if (text.includes('\n')) {
+        process.stdin.off('data', onData);
+        process.stdin.pause();
+        resolve();
+      }
+    };
+    process.stdin.on('data', onData);
+    process.stdin.once('end', () => resolve());
+  });
+}
+
 async function main(): Promise<void> {
   const rtts: number[] = [];
   const recording = { on: false };
@@ -398,6 +480,10 @@ async function main(): Promise<void> {
     await sleep(20);
   }
   await sleep(SETTLE_MS);
+  if (HOLD) {
+    process.stdout.write(`${JSON.stringify({ event: 'connected', switches: N })}\n`);
+    await waitForGo();
+  }
 
   // Teach the controller every host (broadcast frames: it learns the source and floods).
   for (const sw of switches) sw.sendLearning();
@@ -407,6 +493,7 @@ async function main(): Promise<void> {
   await sleep(200);
   for (const s of switches) {
     s.flowMods = 0;
+    s.variantFlowMods = 0;
     s.packetOuts = 0;
   }
 
@@ -453,6 +540,7 @@ async function main(): Promise<void> {
         ? { p50: percentile(sorted, 50), p99: percentile(sorted, 99), samples: sorted.length }
         : undefined,
     stalls: switches.reduce((a, s) => a + s.stalls, 0),
+    variantFlowMods: switches.reduce((a, s) => a + s.variantFlowMods, 0),
     disconnected: switches.filter((s) => s.socket.destroyed && s.running).length,
     generatorCpu: (cpu.user + cpu.system) / 1e6 / wall,
   };

@@ -3,6 +3,7 @@
 //   npm run bench:controller
 //   npm run bench:controller -- --only vnm,osken --loops 3
 //   npm run bench:controller -- --target tcp:127.0.0.1:6653 --label shim     (an already-running controller)
+//   npm run bench:controller -- --shim          (the migration shim's own cost, see below)
 //
 // Targets (--only, comma-separated; default all of them):
 //   responder  a trivial canned responder: the load generator's own ceiling (must be far above the rest)
@@ -14,11 +15,22 @@
 // For each target: start it on a free port, run the generator (a separate process) in throughput mode
 // (N switches, a window of outstanding packet-ins each) and in latency mode (one packet-in outstanding),
 // then stop it. Controllers started here are always killed (process group), also on Ctrl-C.
+//
+// --shim: `vnm controller --app l2-learning` on the runtime directly, on the migration shim idle (plan
+// loaded, nothing prepared), and on the shim with a migration prepared (Tunnel ASAP and Tunnel ALAP), side
+// by side. The plan comes from shim-plan.ts: the generator's switches are the plan's old switches; the new
+// switches, the tunnel switch (and in latency mode the old switches the generator does not emulate) are
+// idle emulated switches (peers.ts). Each measurement starts a fresh controller; the generator holds after
+// the handshake until the shim has reconciled every switch (and prepared, for the prepared modes), then
+// learns and measures. Rounds interleave the modes (direct, idle, asap, alap, direct, ...) so that the
+// machine's load drifts over all of them alike; figures are medians over rounds, ratios are paired per round.
+// The generator counts a flow-mod as an answer only if it is not a FROM_TUNNEL variant (ASAP prepared
+// sends two copies of each rule to the old switch), in every mode.
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -42,6 +54,10 @@ const { values: opt } = parseArgs({
     target: { type: 'string' },
     label: { type: 'string' },
     pin: { type: 'boolean', default: false },
+    shim: { type: 'boolean', default: false },
+    'shim-modes': { type: 'string', default: 'direct,idle,asap,alap' },
+    rounds: { type: 'string', default: '3' },
+    'cpu-prof-dir': { type: 'string' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -58,6 +74,10 @@ if (opt.help) {
   --latency-switches N    switches in latency mode, one packet-in outstanding each (default 1)
   --loops L --duration-s D --warmup-s W   measurement: median of L loops of D s after W s (default 5, 2, 1)
   --modes LIST            throughput,latency (default both)
+  --shim                  the shim's own cost: direct vs shim idle vs shim prepared (ASAP, ALAP), one table
+  --shim-modes LIST       with --shim: direct,idle,asap,alap (default all)
+  --rounds R              with --shim: interleaved rounds, medians over them (default 3)
+  --cpu-prof-dir DIR      with --shim: profile every controller (node --cpu-prof) into DIR/<mode>-<phase>/
   --pin                   pin the controller to CPU 1 and the generator to CPU 0 (taskset)
   --json                  print the results as JSON too
 `);
@@ -257,7 +277,18 @@ interface GenResult {
   generatorCpu: number;
 }
 
-function runGenerator(addr: ListenAddress, mode: 'throughput' | 'latency'): Promise<GenResult> {
+interface GeneratorHold {
+  /** Extra loadgen arguments. */
+  args: string[];
+  /** With --hold: called once every switch is connected; the generator goes on when it resolves. */
+  onConnected: () => Promise<void>;
+}
+
+function runGenerator(
+  addr: ListenAddress,
+  mode: 'throughput' | 'latency',
+  hold?: GeneratorHold,
+): Promise<GenResult> {
   const args = [
     '--import',
     'tsx',
@@ -280,16 +311,32 @@ function runGenerator(addr: ListenAddress, mode: 'throughput' | 'latency'): Prom
     opt['duration-s']!,
     '--warmup-s',
     opt['warmup-s']!,
+    ...(hold ? ['--hold', ...hold.args] : []),
   ];
   const [cmd, a] =
     opt.pin && hasTaskset ? ['taskset', ['-c', '0', process.execPath, ...args]] : [process.execPath, args];
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, a as string[], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(cmd, a as string[], {
+      cwd: ROOT,
+      stdio: [hold ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     children.add(child);
     let out = '';
     let err = '';
+    let held = false;
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
+      if (hold && !held && out.includes('"event":"connected"')) {
+        held = true;
+        hold.onConnected().then(
+          () => child.stdin!.write('go\n'),
+          (e: unknown) => {
+            err += `hold: ${e instanceof Error ? e.message : String(e)}`;
+            killTree(child, 'SIGKILL');
+          },
+        );
+      }
     });
     child.stderr!.on('data', (d: Buffer) => {
       err += d.toString();
@@ -420,6 +467,7 @@ function printTable(rows: Row[]): void {
 }
 
 async function main(): Promise<void> {
+  if (opt.shim) return shimMain();
   const dir = mkdtempSync(join(tmpdir(), 'vnm-bench-'));
   const wanted = opt
     .only!.split(',')
@@ -456,6 +504,350 @@ async function main(): Promise<void> {
       `\n${JSON.stringify(rows.map((r) => ({ target: r.target.key, label: r.target.label, throughput: r.throughput, latency: r.latency, error: r.error })))}\n`,
     );
   rmSync(dir, { recursive: true, force: true });
+}
+
+// ------------------------------------------------------------------ --shim: the migration shim's own cost
+
+type ShimKind = 'direct' | 'idle' | 'asap' | 'alap';
+
+const SHIM_KINDS: Record<ShimKind, { label: string; note: string }> = {
+  direct: { label: 'direct', note: 'vnm controller --app l2-learning (the runtime directly)' },
+  idle: { label: 'shim idle', note: '--migration PLAN, nothing prepared' },
+  asap: {
+    label: 'shim prepared, ASAP',
+    note: 'Tunnel ASAP prepared: each rule twice on the old switch (base + FROM_TUNNEL variant)',
+  },
+  alap: {
+    label: 'shim prepared, ALAP',
+    note: 'Tunnel ALAP prepared: each rule on the old and on the new switch',
+  },
+};
+
+interface ShimSample {
+  gen: GenResult & { variantFlowMods?: number };
+  /** Messages the idle peers received during the run, by type. */
+  peers: Record<string, number>;
+  /** Controller CPU (fraction of one core) from "go" to the generator's end. */
+  ctlCpu: number;
+}
+
+/** utime + stime of a process, seconds. */
+function procCpuSeconds(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Resolves with the first JSON line of a child's stdout that passes `want`. */
+function jsonLine(
+  child: ChildProcess,
+  want: (o: Record<string, unknown>) => boolean,
+  timeoutMs: number,
+): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error(`no expected line after ${timeoutMs} ms`)), timeoutMs);
+    const onData = (d: Buffer) => {
+      buf += d.toString();
+      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        try {
+          const o = JSON.parse(line) as Record<string, unknown>;
+          if (want(o)) {
+            clearTimeout(timer);
+            child.stdout!.off('data', onData);
+            resolve(o);
+            return;
+          }
+        } catch {}
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited (${code}) before the expected line`));
+    });
+  });
+}
+
+async function untilReady<T>(what: string, probe: () => Promise<T | undefined>, ms: number): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end)
+      throw new Error(`timed out waiting for ${what}${last ? ` (${(last as Error).message})` : ''}`);
+    await sleep(50);
+  }
+}
+
+async function shimMeasure(
+  kind: ShimKind,
+  mode: 'throughput' | 'latency',
+  dir: string,
+  tag: string,
+): Promise<ShimSample> {
+  const { shimBenchNetwork } = await import('./shim-plan.ts');
+  const { ConsoleClient } = await import('../../src/shim/console.ts');
+  const n = Number(opt.switches);
+  const ports = Number(opt.ports);
+  const nGen = mode === 'latency' ? Number(opt['latency-switches']) : n;
+  const net = shimBenchNetwork(n, ports, kind === 'alap' ? 'alap' : 'asap');
+  const port = await freePort();
+  const addr: ListenAddress = { kind: 'tcp', host: '127.0.0.1', port };
+  const runDir = join(dir, `run-${tag}`);
+  const logFile = join(dir, `ctl-${tag}.log`);
+  const vnmArgs = [
+    join(ROOT, 'bin', 'vnm.js'),
+    'controller',
+    '--app',
+    vnmApp,
+    '--listen',
+    `tcp:127.0.0.1:${port}`,
+    '--log-level',
+    'warn',
+  ];
+  if (kind !== 'direct') {
+    const planFile = join(dir, `plan-${tag}.json`);
+    writeFileSync(planFile, JSON.stringify(net.plan));
+    vnmArgs.push(
+      '--migration',
+      planFile,
+      '--algorithm',
+      kind === 'alap' ? 'alap' : 'asap',
+      '--run-dir',
+      runDir,
+    );
+  }
+  const profDir = opt['cpu-prof-dir'];
+  const nodeArgs = profDir ? ['--cpu-prof', '--cpu-prof-dir', join(profDir, `${kind}-${mode}`)] : [];
+  const ctl = startProcess(process.execPath, [...nodeArgs, ...vnmArgs], logFile, 1);
+  let peers: ChildProcess | undefined;
+  try {
+    await waitListening(addr, ctl, 30000);
+    // The new switches, the tunnel switch, and the old switches the generator does not emulate.
+    const idle = [...net.new, net.tunnel, ...net.old.slice(nGen)]
+      .map((sw) => `${sw.dpid.toString(16)}:${sw.ports}`)
+      .join(',');
+    peers = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(HERE, 'peers.ts'), '--target', formatListenAddress(addr), '--switches', idle],
+      { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    children.add(peers);
+    await jsonLine(peers, (o) => o.event === 'connected', 30000);
+    let cpu0 = 0;
+    let t0 = 0;
+    const gen = (await runGenerator(addr, mode, {
+      args: [
+        '--count-base-only',
+        '--tunnel-port',
+        String(ports + 1),
+        ...(kind === 'direct' ? [] : ['--shim-pipeline']),
+      ],
+      onConnected: async () => {
+        if (kind !== 'direct') {
+          const c = await untilReady(
+            'every switch connected and reconciled',
+            async () => {
+              const cc = ConsoleClient.fromRunDir(runDir);
+              const st = await cc.status();
+              return st.switches.every((x) => x.connected) && !st.busy ? cc : undefined;
+            },
+            30000,
+          );
+          if (kind === 'asap' || kind === 'alap') {
+            const st = await c.prepare();
+            if (st.phase !== 'prepared') throw new Error(`prepare: phase ${st.phase}`);
+            if (st.errors.length > 0)
+              throw new Error(`prepare: ${st.errors.map((e) => e.message).join('; ')}`);
+          }
+        }
+        cpu0 = procCpuSeconds(ctl.pid!);
+        t0 = Date.now();
+      },
+    })) as ShimSample['gen'];
+    const ctlCpu = (procCpuSeconds(ctl.pid!) - cpu0) / ((Date.now() - t0) / 1000);
+    const stats = jsonLine(peers, (o) => o.event === 'stats', 5000).catch(() => ({ counts: {} }));
+    killTree(peers, 'SIGTERM');
+    const peerCounts = ((await stats) as { counts?: Record<string, number> }).counts ?? {};
+    return { gen, peers: peerCounts, ctlCpu };
+  } catch (err) {
+    const tail = existsSync(logFile)
+      ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-3).join(' | ')
+      : '';
+    throw new Error(
+      `${err instanceof Error ? err.message : String(err)}${tail ? ` [controller log: ${tail}]` : ''}`,
+    );
+  } finally {
+    if (peers) await stopChild(peers);
+    await stopChild(ctl);
+  }
+}
+
+function medianOf(xs: number[]): number {
+  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+async function shimMain(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'vnm-bench-shim-'));
+  const kinds = opt['shim-modes']!.split(',').map((k) => k.trim()) as ShimKind[];
+  for (const k of kinds)
+    if (!SHIM_KINDS[k]) throw new Error(`unknown --shim-modes entry "${k}" (direct, idle, asap, alap)`);
+  const modes = opt.modes!.split(',').filter((m) => m === 'throughput' || m === 'latency') as (
+    | 'throughput'
+    | 'latency'
+  )[];
+  const rounds = Math.max(1, Number(opt.rounds));
+  const load0 = loadavg();
+  const started = Date.now();
+  process.stdout.write(
+    `shim overhead: l2-learning, ${opt.switches} old switches x ${opt.ports} host ports (+ ${opt.switches} new, ` +
+      `1 tunnel switch idle), ${opt.macs} hosts per switch, window ${opt.window}; ${opt.loops} x ${opt['duration-s']} s ` +
+      `after ${opt['warmup-s']} s warm-up per measurement; latency: ${opt['latency-switches']} switch(es), 1 outstanding; ` +
+      `${rounds} interleaved round(s); load average at start ${load0.map((l) => l.toFixed(2)).join(' ')}` +
+      `${opt.pin ? '; pinned (controller cpu1, generator cpu0)' : ''}\n\n`,
+  );
+  const samples = new Map<string, ShimSample[]>();
+  const key = (k: ShimKind, m: string) => `${k}/${m}`;
+  const failures: string[] = [];
+  try {
+    for (let r = 1; r <= rounds; r++) {
+      for (const k of kinds) {
+        for (const m of modes) {
+          process.stderr.write(`bench: round ${r}/${rounds}: ${SHIM_KINDS[k].label}, ${m} ...`);
+          try {
+            const smp = await shimMeasure(k, m, dir, `${k}-${m}-${r}`).catch((err: unknown) => {
+              // One retry: on this shared machine a start-up can time out once in a while.
+              process.stderr.write(
+                ` failed (${err instanceof Error ? err.message : String(err)}), again ...`,
+              );
+              return shimMeasure(k, m, dir, `${k}-${m}-${r}b`);
+            });
+            const list = samples.get(key(k, m)) ?? [];
+            list.push(smp);
+            samples.set(key(k, m), list);
+            process.stderr.write(
+              m === 'throughput'
+                ? ` ${Math.round(smp.gen.flowsPerSec)} flows/s (ctl cpu ${(smp.ctlCpu * 100).toFixed(0)}%)\n`
+                : ` p50 ${smp.gen.latencyMs?.p50?.toFixed(3)} ms\n`,
+            );
+          } catch (err) {
+            const msg = err instanceof Error ? err.message : String(err);
+            failures.push(`round ${r} ${k} ${m}: ${msg}`);
+            process.stderr.write(` failed: ${msg}\n`);
+          }
+        }
+      }
+    }
+  } finally {
+    for (const c of [...children]) await stopChild(c);
+  }
+  const load1 = loadavg();
+
+  // Table.
+  const fmtRange = (xs: number[], f: (x: number) => string) =>
+    xs.length === 0 ? '-' : `${f(Math.min(...xs))}..${f(Math.max(...xs))}`;
+  const tp = (k: ShimKind) => (samples.get(key(k, 'throughput')) ?? []).map((x) => x.gen.flowsPerSec);
+  const lat = (k: ShimKind, p: 'p50' | 'p99') =>
+    (samples.get(key(k, 'latency')) ?? []).map((x) => x.gen.latencyMs?.[p] ?? Number.NaN);
+  /** Per-round ratio to direct (same round: adjacent in time). */
+  const paired = (k: ShimKind, values: (k: ShimKind) => number[], invert = false) => {
+    const a = values(k);
+    const d = values('direct');
+    const out: number[] = [];
+    for (let i = 0; i < Math.min(a.length, d.length); i++)
+      if (a[i] && d[i]) out.push(invert ? d[i]! / a[i]! : a[i]! / d[i]!);
+    return out;
+  };
+  const header = [
+    'controller',
+    'flows/s',
+    'rounds min..max',
+    'vs direct',
+    'lat p50 ms',
+    'lat p99 ms',
+    'p50 vs direct',
+    'ctl cpu',
+    'notes',
+  ];
+  const rows = kinds.map((k) => {
+    const t = tp(k);
+    const ratio = paired(k, tp);
+    const latRatio = paired(k, (kk) => lat(kk, 'p50'));
+    const cpu = (samples.get(key(k, 'throughput')) ?? []).map((x) => x.ctlCpu);
+    const notes = [SHIM_KINDS[k].note];
+    const tps = samples.get(key(k, 'throughput')) ?? [];
+    const stalls = tps.reduce((n, x) => n + (x.gen.stalls ?? 0), 0);
+    if (stalls) notes.push(`${stalls} stalls`);
+    const variants = tps.map((x) => x.gen.variantFlowMods ?? 0);
+    const answered = tps.map((x) => x.gen.loops.reduce((n, l) => n + (l as { flows?: number }).flows!, 0));
+    if (variants.some((v) => v > 0))
+      notes.push(
+        `+${Math.round(medianOf(variants.map((v, i) => v / answered[i]!)) * 100)}% variant flow-mods`,
+      );
+    const peerFlowMods = tps.map((x) => x.peers.flowMod ?? 0);
+    if (peerFlowMods.some((v) => v > 0))
+      notes.push(`new switches got ${Math.round(medianOf(peerFlowMods))} flow-mods per run`);
+    return [
+      SHIM_KINDS[k].label,
+      fmtInt(medianOf(t)),
+      fmtRange(t, fmtInt),
+      k === 'direct' || ratio.length === 0
+        ? '-'
+        : `${(medianOf(ratio) * 100).toFixed(0)}% (${fmtRange(ratio, (x) => `${(x * 100).toFixed(0)}`)})`,
+      fmtMs(medianOf(lat(k, 'p50'))),
+      fmtMs(medianOf(lat(k, 'p99'))),
+      k === 'direct' || latRatio.length === 0 ? '-' : `${medianOf(latRatio).toFixed(2)}x`,
+      cpu.length ? `${(medianOf(cpu) * 100).toFixed(0)}%` : '-',
+      notes.join('; '),
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((l) => l[i]!.length)));
+  const line = (cols: string[]) =>
+    `| ${cols.map((c, i) => (i === 0 || i === cols.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  process.stdout.write(`${line(header)}\n`);
+  process.stdout.write(
+    `|${widths.map((w, i) => (i === 0 || i === widths.length - 1 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|\n`,
+  );
+  for (const l of rows) process.stdout.write(`${line(l)}\n`);
+  process.stdout.write(
+    `\nflows/s: median over rounds of each run's median loop; "vs direct": median of the per-round ratios ` +
+      `(range); latency: median over rounds. ctl cpu: the controller's CPU (share of one core) during the run. ` +
+      `Load average ${load0.map((l) => l.toFixed(2)).join(' ')} -> ${load1.map((l) => l.toFixed(2)).join(' ')} ` +
+      `(2 cores, shared); ${Math.round((Date.now() - started) / 1000)} s in all.\n`,
+  );
+  if (kinds.includes('direct') && kinds.includes('idle')) {
+    const r = medianOf(paired('idle', tp));
+    if (!Number.isNaN(r))
+      process.stdout.write(
+        `\nshim idle / direct = ${(r * 100).toFixed(0)}% (goal >= 90%: ${r >= 0.9 ? 'met' : 'NOT met'})\n`,
+      );
+  }
+  if (failures.length > 0) process.stdout.write(`\nfailed measurements:\n  ${failures.join('\n  ')}\n`);
+  if (opt.json)
+    process.stdout.write(
+      `\n${JSON.stringify({ load: [load0, load1], samples: Object.fromEntries(samples) }, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}\n`,
+    );
+  if (profDirNote()) process.stdout.write(`\n${profDirNote()}\n`);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+function profDirNote(): string | undefined {
+  const d = opt['cpu-prof-dir'];
+  return d ? `CPU profiles of every controller: ${d}/<mode>-<throughput|latency>/*.cpuprofile` : undefined;
 }
 
 main().catch((err: unknown) => {
